@@ -1,0 +1,56 @@
+"""An OAuth 2.0 / OpenID Connect provider: ``create_app`` builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as provider_config
+from .accounts.csrf import csrf_token
+from .database import MIGRATIONS, configure_engine
+from .errors import register_error_handlers
+from .extensions import db, migrate
+from .oauth.server import init_authorization_server
+from .views import account, authorize, discovery, token, userinfo
+
+
+def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: bool = False) -> Flask:
+    """Build the app: configuration, extensions, the OAuth server, blueprints, errors.
+
+    ``config`` overrides everything else (tests). Without the instance secrets
+    that ``provider init`` creates the app refuses to start, unless
+    ``allow_uninitialised`` (used by ``provider init`` itself).
+    """
+    overrides = dict(config or {})
+    instance = Path(overrides.pop("PROVIDER_INSTANCE_PATH", provider_config.instance_path()))
+    app = Flask(__name__, instance_path=str(instance))
+    provider_config.load(app.config, instance, overrides)
+    _load_secrets(app, instance, allow_uninitialised)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    with app.app_context():
+        configure_engine(app)
+    init_authorization_server(app)
+
+    for module in (discovery, authorize, token, userinfo, account):
+        app.register_blueprint(module.bp)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    register_error_handlers(app)
+    return app
+
+
+def _load_secrets(app: Flask, instance: Path, allow_uninitialised: bool) -> None:
+    secrets = provider_config.read_instance_secrets(app.config, instance)
+    if secrets is None:
+        if not allow_uninitialised:
+            raise provider_config.ConfigurationError(
+                f"the instance folder {instance} is not initialised: run `provider init`"
+            )
+        app.config["PROVIDER_KEK"] = None
+        return
+    app.config["SECRET_KEY"] = secrets.secret_key
+    app.config["PROVIDER_KEK"] = secrets.key_encryption_key
+    provider_config.refuse_unsafe_start(app.config)

@@ -1,0 +1,1 @@
+"""End-user accounts: passwords, login sessions, CSRF protection for forms."""

@@ -1,0 +1,60 @@
+"""argon2id password hashing with rehash-on-login."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from ..extensions import db
+from ..models import User
+
+# A hash of a random password, verified against when the username is unknown, so
+# that unknown users and wrong passwords cost the same time.
+_DUMMY_PASSWORD = "not-a-password-0d3b1f"
+
+
+def password_hasher() -> PasswordHasher:
+    config = current_app.config
+    hasher = current_app.extensions.get("provider_password_hasher")
+    if hasher is None:
+        hasher = PasswordHasher(
+            time_cost=int(config["PROVIDER_PASSWORD_TIME_COST"]),
+            memory_cost=int(config["PROVIDER_PASSWORD_MEMORY_COST"]),
+            parallelism=int(config["PROVIDER_PASSWORD_PARALLELISM"]),
+        )
+        current_app.extensions["provider_password_hasher"] = hasher
+    return hasher
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def _dummy_hash() -> str:
+    cached = current_app.extensions.get("provider_dummy_hash")
+    if cached is None:
+        cached = hash_password(_DUMMY_PASSWORD)
+        current_app.extensions["provider_dummy_hash"] = cached
+    return cached
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The enabled user with this username and password, else None.
+
+    Unknown users, disabled users and wrong passwords all run one argon2
+    verification and return None, so neither the answer nor its timing tells
+    them apart. A hash made with older parameters is upgraded on success.
+    """
+    hasher = password_hasher()
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    stored = user.password_hash if user is not None else _dummy_hash()
+    try:
+        hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if hasher.check_needs_rehash(stored):
+        user.password_hash = hasher.hash(password)
+    return user

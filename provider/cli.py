@@ -1,0 +1,212 @@
+"""The ``provider`` command: init, serve, check, users, clients, keys.
+
+Bad input ends in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+
+from . import config as provider_config
+from .keys.encryption import KeyDecryptionError
+
+
+class CommandError(click.ClickException):
+    def show(self, file=None) -> None:
+        click.echo(f"provider: {self.message}", err=True)
+
+
+def _app(allow_uninitialised: bool = False) -> Flask:
+    from . import create_app
+
+    return create_app(allow_uninitialised=allow_uninitialised)
+
+
+def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into a one-line message and exit status 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .management import ManagementError
+
+        try:
+            return command(*args, **kwargs)
+        except (provider_config.ConfigurationError, ManagementError, KeyDecryptionError) as exc:
+            raise CommandError(str(exc)) from None
+        except Exception as exc:  # the database or the file system said no
+            raise CommandError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Run and manage the OpenID Connect provider."""
+
+
+@main.command()
+@click.option("--seed-demo", is_flag=True, help="Seed a demo user and clients into an empty "
+              "database (never under an https issuer).")
+@handles_errors
+def init(seed_demo: bool) -> None:
+    """Create or upgrade the schema, instance secrets and signing keys (idempotent)."""
+    from . import management
+
+    created = provider_config.create_instance_secrets(provider_config.instance_path())
+    for name in created:
+        click.echo(f"created {provider_config.instance_path() / name} (mode 0600)")
+    app = _app()
+    with app.app_context():
+        for line in management.initialise(seed_demo=seed_demo):
+            click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: $PORT or 5000.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@handles_errors
+def serve(host: str, port: int | None, workers: int) -> None:
+    """Serve with gunicorn (a production WSGI server)."""
+    from .serving import serve as run_server
+
+    app = _app()
+    run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers)
+
+
+@main.command()
+@handles_errors
+def check() -> None:
+    """List every unsafe setting and deviation from RFC 9700; exit 1 on errors."""
+    from . import management
+
+    app = _app(allow_uninitialised=True)
+    with app.app_context():
+        findings = management.check(app)
+    for finding in findings:
+        click.echo(str(finding))
+    if not findings:
+        click.echo("ok: no unsafe settings found")
+    if any(f.severity == "error" for f in findings):
+        sys.exit(1)
+
+
+@main.group()
+def users() -> None:
+    """Manage end users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input.")
+@click.option("--email")
+@click.option("--name")
+@click.option("--role", "roles", multiple=True)
+@handles_errors
+def users_create(username: str, password_stdin: bool, email: str | None, name: str | None,
+                 roles: tuple[str, ...]) -> None:
+    """Create a user; the password is read from stdin."""
+    from . import management
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = _app()
+    with app.app_context():
+        user = management.create_user(username, password, email=email, name=name,
+                                      roles=list(roles))
+        click.echo(json.dumps({"username": user.username, "sub": user.id}))
+
+
+@users.command("disable")
+@click.argument("username")
+@handles_errors
+def users_disable(username: str) -> None:
+    """Disable a user: no logins, no tokens, existing tokens refused."""
+    from . import management
+
+    with _app().app_context():
+        management.set_user_disabled(username, True)
+    click.echo(f"disabled {username}")
+
+
+@users.command("enable")
+@click.argument("username")
+@handles_errors
+def users_enable(username: str) -> None:
+    """Enable a disabled user."""
+    from . import management
+
+    with _app().app_context():
+        management.set_user_disabled(username, False)
+    click.echo(f"enabled {username}")
+
+
+@main.group()
+def clients() -> None:
+    """Manage OAuth clients."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--public", is_flag=True, help="A public client (no secret, PKCE mandatory).")
+@click.option("--scope", default="openid profile email offline_access", show_default=True)
+@click.option("--grant-type", "grant_types", multiple=True)
+@click.option("--auth-method")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option("--trusted", is_flag=True, help="First-party client: consent is skipped.")
+@handles_errors
+def clients_create(**options: Any) -> None:
+    """Register a client; prints its client_id (and client_secret, once)."""
+    from . import management
+
+    with _app().app_context():
+        created = management.create_client(**options)
+    click.echo(json.dumps(created))
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@handles_errors
+def clients_rotate_secret(client_id: str) -> None:
+    """Replace a confidential client's secret; prints the new one, once."""
+    from . import management
+
+    with _app().app_context():
+        secret = management.rotate_client_secret(client_id)
+    click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+
+
+@clients.command("disable")
+@click.argument("client_id")
+@handles_errors
+def clients_disable(client_id: str) -> None:
+    """Disable a client: no authorizations, no token requests."""
+    from . import management
+
+    with _app().app_context():
+        management.disable_client(client_id)
+    click.echo(f"disabled {client_id}")
+
+
+@main.group()
+def keys() -> None:
+    """Inspect signing keys."""
+
+
+@keys.command("list")
+@handles_errors
+def keys_list() -> None:
+    """List signing keys (public facts only: kid, algorithm, state, dates)."""
+    from . import management
+
+    with _app().app_context():
+        for row in management.list_keys():
+            click.echo(json.dumps(row))

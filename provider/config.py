@@ -1,0 +1,275 @@
+"""Configuration: defaults, then ``instance/config.py``, then the environment.
+
+This is the only module that reads ``os.environ``. It also owns the start-up
+safety rules (``unsafe_settings``) that ``provider check`` prints and that make
+the app refuse to start under an https issuer with development settings.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = "secret_key"
+KEK_FILE = "key_encryption_key"
+MIN_SECRET_BYTES = 32
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "PORT": 5000,
+    "PROVIDER_ISSUER": None,  # derived from PORT when unset
+    "DATABASE_URL": None,  # SQLite file in the instance folder when unset
+    "REDIS_URL": None,
+    "PROVIDER_KEY_ENCRYPTION_KEY": None,  # read from the instance folder when unset
+    "PROVIDER_DEFAULT_AUDIENCE": None,  # the issuer when unset
+    "PROVIDER_REQUIRE_PKCE": "public",
+    "PROVIDER_REFRESH_GRACE_SECONDS": 10,
+    "PROVIDER_ACCESS_TOKEN_TTL": 900,
+    "PROVIDER_ID_TOKEN_TTL": 3600,
+    "PROVIDER_CODE_TTL": 60,
+    "PROVIDER_INTERACTION_TTL": 600,
+    "PROVIDER_SESSION_TTL": 8 * 3600,
+    "PROVIDER_KEY_CACHE_SECONDS": 10,
+    "PROVIDER_DISCOVERY_MAX_AGE": 300,
+    # argon2id parameters; tests lower them, production keeps argon2-cffi's defaults
+    "PROVIDER_PASSWORD_TIME_COST": 3,
+    "PROVIDER_PASSWORD_MEMORY_COST": 65536,
+    "PROVIDER_PASSWORD_PARALLELISM": 4,
+    "PROVIDER_SQLITE_BUSY_TIMEOUT_MS": 15000,
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "SESSION_COOKIE_NAME": "provider_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+}
+
+# Environment variables read, with the type they are parsed into.
+ENVIRONMENT: dict[str, type] = {
+    "PORT": int,
+    "PROVIDER_ISSUER": str,
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "PROVIDER_KEY_ENCRYPTION_KEY": str,
+    "PROVIDER_DEFAULT_AUDIENCE": str,
+    "PROVIDER_REQUIRE_PKCE": str,
+    "PROVIDER_REFRESH_GRACE_SECONDS": int,
+    "PROVIDER_ACCESS_TOKEN_TTL": int,
+    "PROVIDER_ID_TOKEN_TTL": int,
+    "PROVIDER_CODE_TTL": int,
+}
+
+KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
+
+
+def instance_path() -> Path:
+    """The Flask instance folder: ``PROVIDER_INSTANCE_PATH`` or ``instance/``."""
+    configured = os.environ.get("PROVIDER_INSTANCE_PATH")
+    return Path(configured).resolve() if configured else REPOSITORY_ROOT / "instance"
+
+
+def load(config: dict[str, Any], instance: Path, overrides: dict[str, Any] | None) -> None:
+    """Fill ``config`` in the documented order, then derive the dependent values."""
+    config.update(DEFAULTS)
+    config_file = instance / "config.py"
+    if config_file.exists():
+        config.update(_read_config_file(config_file))
+    config.update(_read_environment())
+    if overrides:
+        config.update(overrides)
+    _derive(config, instance)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    try:
+        exec(compile(path.read_bytes(), str(path), "exec"), namespace)  # noqa: S102
+    except Exception as exc:  # a broken config file must name itself, not dump a traceback
+        raise ConfigurationError(f"{path}: {type(exc).__name__}: {exc}") from None
+    return {key: value for key, value in namespace.items() if key.isupper()}
+
+
+def _read_environment() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, kind in ENVIRONMENT.items():
+        raw = os.environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+    return values
+
+
+def _derive(config: dict[str, Any], instance: Path) -> None:
+    if not config.get("PROVIDER_ISSUER"):
+        config["PROVIDER_ISSUER"] = f"http://127.0.0.1:{config['PORT']}"
+    config["PROVIDER_ISSUER"] = config["PROVIDER_ISSUER"].rstrip("/")
+    if not config.get("PROVIDER_DEFAULT_AUDIENCE"):
+        config["PROVIDER_DEFAULT_AUDIENCE"] = config["PROVIDER_ISSUER"]
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'provider.db'}"
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config["PROVIDER_REQUIRE_PKCE"] not in ("public", "all"):
+        raise ConfigurationError(
+            "PROVIDER_REQUIRE_PKCE must be 'public' or 'all', "
+            f"not {config['PROVIDER_REQUIRE_PKCE']!r}"
+        )
+    _validate_issuer(config["PROVIDER_ISSUER"])
+    issuer_is_https = config["PROVIDER_ISSUER"].startswith("https://")
+    config["SESSION_COOKIE_SECURE"] = issuer_is_https
+    config["PREFERRED_URL_SCHEME"] = "https" if issuer_is_https else "http"
+
+
+def _validate_issuer(issuer: str) -> None:
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"PROVIDER_ISSUER={issuer!r} must be an http(s) URL")
+    if parts.query or parts.fragment:
+        raise ConfigurationError("PROVIDER_ISSUER must not have a query or fragment (RFC 8414)")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --- instance secrets -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstanceSecrets:
+    secret_key: str
+    key_encryption_key: bytes
+
+
+def create_instance_secrets(instance: Path) -> list[str]:
+    """Create the secret key and key-encryption key files (0600) if absent.
+
+    Returns the names of the files created. Creation is exclusive, so two
+    processes initialising at once end up with the same single file.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    created = []
+    for name in (SECRET_KEY_FILE, KEK_FILE):
+        value = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        try:
+            fd = os.open(instance / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        created.append(name)
+    return created
+
+
+def read_instance_secrets(config: dict[str, Any], instance: Path) -> InstanceSecrets | None:
+    """Read the secret key and KEK; None when the instance is not initialised."""
+    secret_key = config.get("SECRET_KEY") or _read_secret_file(instance / SECRET_KEY_FILE)
+    kek_text = config.get("PROVIDER_KEY_ENCRYPTION_KEY") or _read_secret_file(instance / KEK_FILE)
+    if not secret_key or not kek_text:
+        return None
+    return InstanceSecrets(secret_key=secret_key, key_encryption_key=decode_kek(kek_text))
+
+
+def decode_kek(text: str) -> bytes:
+    """A KEK is 32 bytes, written as unpadded base64url."""
+    try:
+        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+    except (ValueError, TypeError):
+        raise ConfigurationError("the key-encryption key is not valid base64url") from None
+    if len(raw) != 32:
+        raise ConfigurationError(
+            f"the key-encryption key must be 32 bytes (base64url), not {len(raw)} bytes"
+        )
+    return raw
+
+
+def _read_secret_file(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigurationError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+    return path.read_text().strip() or None
+
+
+# --- safety rules -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One unsafe setting: ``error`` stops an https deployment, ``warning`` is advice."""
+
+    severity: str
+    setting: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.setting}: {self.message}"
+
+
+def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
+    """Every unsafe setting and every deviation from RFC 9700 in ``config``."""
+    issuer = config["PROVIDER_ISSUER"]
+    host = urlsplit(issuer).hostname
+    https = issuer.startswith("https://")
+    findings: list[Finding] = []
+
+    def add(severity: str, setting: str, message: str) -> None:
+        findings.append(Finding(severity, setting, message))
+
+    if not https and not is_loopback_host(host):
+        add("error", "PROVIDER_ISSUER", "plain http on a non-loopback host; use https")
+    elif not https:
+        add("warning", "PROVIDER_ISSUER", "http issuer: fine on this machine, never in production")
+    secret = str(config.get("SECRET_KEY") or "")
+    if secret.lower() in KNOWN_DEVELOPMENT_SECRETS or len(secret) < MIN_SECRET_BYTES:
+        add("error" if https else "warning", "SECRET_KEY",
+            "development or short secret key; let `provider init` generate one")
+    if config.get("PROVIDER_REQUIRE_PKCE") != "all":
+        add("warning", "PROVIDER_REQUIRE_PKCE",
+            "PKCE is optional for confidential clients; 'all' is the OAuth 2.1 / RFC 9700 "
+            "recommendation")
+    if int(config["PROVIDER_CODE_TTL"]) > 600:
+        add("error" if https else "warning", "PROVIDER_CODE_TTL",
+            "authorization codes must be short-lived (RFC 6749 §4.1.2: at most 10 minutes)")
+    if int(config["PROVIDER_ACCESS_TOKEN_TTL"]) > 3600:
+        add("warning", "PROVIDER_ACCESS_TOKEN_TTL",
+            "JWT access tokens cannot be recalled; keep them short-lived (RFC 9700 §4.14)")
+    if https and str(config.get("DATABASE_URL", "")).startswith("sqlite"):
+        add("warning", "DATABASE_URL", "SQLite serves one host only; use PostgreSQL to scale out")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        add("error" if https else "warning", "SESSION_COOKIE_SECURE",
+            "session cookie is sent over plain http")
+    if int(config["PROVIDER_PASSWORD_MEMORY_COST"]) < 19456:
+        add("error" if https else "warning", "PROVIDER_PASSWORD_MEMORY_COST",
+            "argon2id memory below the OWASP minimum of 19 MiB (test setting)")
+    return findings
+
+
+def refuse_unsafe_start(config: dict[str, Any]) -> None:
+    """Raise on any error-level finding (they only arise off loopback or under https)."""
+    errors = [f for f in unsafe_settings(config) if f.severity == "error"]
+    if errors:
+        lines = "\n".join(f"  {finding}" for finding in errors)
+        raise ConfigurationError(f"refusing to start with unsafe settings:\n{lines}")

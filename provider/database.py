@@ -1,0 +1,109 @@
+"""Engine behaviour and transaction boundaries shared by every backend.
+
+SQLite runs in WAL mode with a busy timeout. Its driver-level implicit
+transactions are switched off so that SQLAlchemy emits ``BEGIN`` itself: a
+transaction that is going to write starts with ``BEGIN IMMEDIATE`` and so holds
+the write lock from its first statement. A deferred transaction that reads and
+then writes can fail at once with "database is locked" when another process
+wrote in between; one that takes the lock up front simply waits its turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+IMMEDIATE = "provider_begin_immediate"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def configure_engine(app: Flask) -> None:
+    """Install the SQLite pragmas and the BEGIN handling on the app's engine."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    busy_timeout = int(app.config["PROVIDER_SQLITE_BUSY_TIMEOUT_MS"])
+    _install_sqlite_hooks(engine, busy_timeout)
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    if getattr(engine, "_provider_hooks", False):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    engine._provider_hooks = True  # type: ignore[attr-defined]
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite).
+
+    Must run before the session has touched the database in this transaction.
+    On PostgreSQL this is an ordinary BEGIN; atomicity there comes from the
+    conditional UPDATEs themselves.
+    """
+    if db.session.in_transaction():
+        db.session.rollback()
+    db.session.connection(execution_options={IMMEDIATE: True})
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """One writing transaction: committed on success, rolled back on any error."""
+    begin_write()
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def atomic_view(commit_when: Callable[[Any], bool] | None = None) -> Callable[[F], F]:
+    """Run a view in one writing transaction.
+
+    The transaction commits when the view returns and ``commit_when(response)``
+    is true (default: always), and rolls back otherwise or on an exception.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            begin_write()
+            try:
+                response = view(*args, **kwargs)
+            except BaseException:
+                db.session.rollback()
+                raise
+            if commit_when is None or commit_when(response):
+                db.session.commit()
+            else:
+                db.session.rollback()
+            return response
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,70 @@
+"""Error responses: RFC 6749/6750 JSON on protocol endpoints, HTML pages
+elsewhere, never a stack trace; and the security headers on every response."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+JSON_PATHS = ("/token", "/userinfo", "/.well-known/")
+
+ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied",
+               404: "not_found", 405: "invalid_request", 413: "invalid_request",
+               415: "invalid_request"}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PATHS) or request.accept_mimetypes.best == "application/json"
+
+
+def _json_error(status: int, error: str, description: str) -> Response:
+    body = json.dumps({"error": error, "error_description": description})
+    response = Response(body, status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _html_error(status: int, title: str, message: str) -> Response:
+    body = render_template("account/error.html", title=title, message=message)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if status >= 500:
+            return server_error(exc)
+        description = exc.description or exc.name
+        if _wants_json():
+            response = _json_error(status, ERROR_CODES.get(status, "invalid_request"), exc.name)
+            if status == 405 and exc.valid_methods:
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response
+        return _html_error(status, exc.name, description)
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        if not isinstance(exc, HTTPException) or isinstance(exc, InternalServerError):
+            app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return _json_error(500, "server_error", "The server could not complete the request.")
+        return _html_error(500, "Something went wrong",
+                           "The server could not complete the request. Please try again.")
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'",
+        )
+        if response.mimetype == "text/html":
+            headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,155 @@
+"""The key ring: stored signing keys, parsed once and cached per process.
+
+Parsing a private key costs far more than a signature check, so the token
+endpoint must not do it per request. Each process keeps the parsed keys and
+re-reads the table at most every ``PROVIDER_KEY_CACHE_SECONDS`` seconds, which
+bounds how long a key change on another process takes to be seen here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+
+from flask import current_app
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+from .. import clock
+from ..extensions import db
+from ..models import SigningKey
+from ..models.signing_key import ACTIVE, NEXT, RETIRED
+from .encryption import decrypt_private_key, encrypt_private_key
+
+SUPPORTED_ALGORITHMS = ("RS256",)
+_GENERATORS = {
+    "RS256": lambda: RSAKey.generate_key(2048, private=True),
+    "PS256": lambda: RSAKey.generate_key(2048, private=True),
+    "ES256": lambda: ECKey.generate_key("P-256", private=True),
+    "EdDSA": lambda: OKPKey.generate_key("Ed25519", private=True),
+}
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
+def create_signing_key(kek: bytes, alg: str = "RS256", state: str = ACTIVE) -> SigningKey:
+    """Generate a key, store its public JWK and its encrypted private JWK."""
+    if alg not in _GENERATORS:
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
+    key = _GENERATORS[alg]()
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": alg}
+    private = json.dumps({**key.as_dict(private=True), "kid": kid, "alg": alg}).encode()
+    row = SigningKey(
+        kid=kid,
+        alg=alg,
+        state=state,
+        public_jwk=public,
+        private_jwk_encrypted=encrypt_private_key(kek, kid, private),
+        activated_at=clock.now() if state == ACTIVE else None,
+    )
+    db.session.add(row)
+    return row
+
+
+def ensure_signing_keys(kek: bytes) -> list[SigningKey]:
+    """Create an active key for each supported algorithm that has none."""
+    created = []
+    for alg in SUPPORTED_ALGORITHMS:
+        exists = db.session.scalar(
+            db.select(SigningKey.kid).where(SigningKey.alg == alg, SigningKey.state == ACTIVE)
+        )
+        if not exists:
+            created.append(create_signing_key(kek, alg))
+    return created
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Parsed keys: the signing key per algorithm and every publishable public key."""
+
+    signing: dict[str, object]  # alg -> private joserfc key
+    verification: KeySet  # public keys of every next/active/retired key
+    public_jwks: dict
+
+    def signing_key(self, alg: str):
+        try:
+            return self.signing[alg]
+        except KeyError:
+            raise LookupError(f"no active signing key for {alg}") from None
+
+    @property
+    def algorithms(self) -> list[str]:
+        return sorted(self.signing)
+
+
+class _KeyRingCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ring: KeyRing | None = None
+        self._loaded_at = 0.0
+        self._fingerprint: tuple = ()
+
+    def get(self) -> KeyRing:
+        ttl = current_app.config["PROVIDER_KEY_CACHE_SECONDS"]
+        ring = self._ring
+        if ring is not None and clock.now() - self._loaded_at < ttl:
+            return ring
+        with self._lock:
+            if self._ring is None or clock.now() - self._loaded_at >= ttl:
+                self._refresh()
+            return self._ring  # type: ignore[return-value]
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._ring = None
+
+    def _refresh(self) -> None:
+        rows = db.session.scalars(
+            db.select(SigningKey)
+            .where(SigningKey.state.in_((NEXT, ACTIVE, RETIRED)))
+            .order_by(SigningKey.created_at, SigningKey.kid)
+        ).all()
+        fingerprint = tuple((row.kid, row.state) for row in rows)
+        if self._ring is None or fingerprint != self._fingerprint:
+            self._ring = _parse(rows, current_app.config["PROVIDER_KEK"])
+            self._fingerprint = fingerprint
+        self._loaded_at = clock.now()
+
+
+def _parse(rows: list[SigningKey], kek: bytes) -> KeyRing:
+    signing = {}
+    public = []
+    for row in rows:
+        if PRIVATE_MEMBERS & row.public_jwk.keys():
+            raise RuntimeError(f"signing key {row.kid}: private members in its public JWK")
+        public.append(dict(row.public_jwk))
+        if row.state == ACTIVE and row.alg not in signing:
+            blob = decrypt_private_key(kek, row.kid, row.private_jwk_encrypted)
+            signing[row.alg] = _import(json.loads(blob))
+    jwks = {"keys": public}
+    return KeyRing(signing=signing, verification=KeySet.import_key_set(jwks), public_jwks=jwks)
+
+
+def _import(jwk: dict):
+    kty = jwk["kty"]
+    cls = {"RSA": RSAKey, "EC": ECKey, "OKP": OKPKey}[kty]
+    return cls.import_key(jwk)
+
+
+
+
+def key_ring() -> KeyRing:
+    """The current app's key ring (cached, bounded staleness)."""
+    cache = current_app.extensions.setdefault("provider_key_ring", _KeyRingCache())
+    return cache.get()
+
+
+def invalidate_key_ring() -> None:
+    cache = current_app.extensions.get("provider_key_ring")
+    if cache is not None:
+        cache.invalidate()
+
+
+def public_jwks() -> dict:
+    """The JWKS document: public members only, each key with kid, use and alg."""
+    return key_ring().public_jwks

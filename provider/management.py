@@ -1,0 +1,254 @@
+"""Operator actions behind the CLI: initialise, users, clients, keys, checks.
+
+Every function validates its input and raises ``ManagementError`` with a
+one-line message; each commits its own work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import flask_migrate
+from flask import Flask, current_app
+
+from . import clock, digests
+from .accounts.passwords import hash_password
+from .database import MIGRATIONS
+from .config import Finding, is_loopback_host, unsafe_settings
+from .extensions import db
+from .keys import ensure_signing_keys
+from .keys.keyset import invalidate_key_ring
+from .models import Client, SigningKey, User
+from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
+from .oauth.scopes import OPENID_SCOPES
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
+DEMO_FILE = "demo.json"
+
+
+class ManagementError(Exception):
+    """An operator request that cannot be carried out; the message says why."""
+
+
+# --- instance ------------------------------------------------------------------------
+
+
+def initialise(seed_demo: bool = False) -> list[str]:
+    """Upgrade the schema, ensure signing keys, optionally seed the demo."""
+    lines = []
+    flask_migrate.upgrade(directory=str(MIGRATIONS))
+    lines.append(f"database ready: {_safe_url(current_app.config['DATABASE_URL'])}")
+    created = ensure_signing_keys(current_app.config["PROVIDER_KEK"])
+    db.session.commit()
+    invalidate_key_ring()
+    for key in created:
+        lines.append(f"created signing key {key.kid} ({key.alg})")
+    if seed_demo:
+        lines.extend(seed_demo_data())
+    return lines
+
+
+def _safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def check(app: Flask) -> list[Finding]:
+    findings = unsafe_settings(app.config)
+    if app.config.get("PROVIDER_KEK") is None:
+        findings.append(Finding("error", "instance", "not initialised: run `provider init`"))
+        return findings
+    for client in db.session.scalars(db.select(Client).where(Client.disabled.is_(False))):
+        for uri in client.redirect_uris:
+            parts = urlsplit(uri)
+            if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+                findings.append(Finding("warning", f"client {client.client_id}",
+                                        f"redirect URI {uri} is plain http (RFC 9700 §2.6)"))
+    return findings
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+def create_user(username: str, password: str, *, email: str | None = None,
+                name: str | None = None, roles: list[str] | None = None) -> User:
+    if not USERNAME.match(username):
+        raise ManagementError("username must be 1-150 letters, digits or . _ @ + -")
+    if len(password) < 8:
+        raise ManagementError("password must be at least 8 characters")
+    if len(password) > 1024:
+        raise ManagementError("password must be at most 1024 characters")
+    if email is not None and not re.match(r"^[^@\s]+@[^@\s]+$", email):
+        raise ManagementError(f"not an email address: {email!r}")
+    for role in roles or []:
+        if not SCOPE_TOKEN.match(role):
+            raise ManagementError(f"invalid role name: {role!r}")
+    if db.session.scalar(db.select(User.id).where(User.username == username)):
+        raise ManagementError(f"user {username!r} already exists")
+    user = User(username=username, email=email, name=name, roles=list(roles or []),
+                password_hash=hash_password(password), email_verified=False)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def set_user_disabled(username: str, disabled: bool) -> None:
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    if user is None:
+        raise ManagementError(f"no user {username!r}")
+    user.disabled = disabled
+    db.session.commit()
+
+
+# --- clients -------------------------------------------------------------------------
+
+
+def validate_redirect_uri(uri: str) -> None:
+    """Absolute, no fragment; https, loopback http, or a private-use scheme (RFC 8252)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.fragment or "#" in uri:
+        raise ManagementError(f"redirect URI must be absolute without a fragment: {uri!r}")
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise ManagementError(f"redirect URI has no host: {uri!r}")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ManagementError(f"http redirect URIs are allowed on loopback only: {uri!r}")
+    elif "." not in parts.scheme:
+        raise ManagementError(
+            f"custom-scheme redirect URIs must use a reverse-domain scheme (RFC 8252 §7.1): {uri!r}"
+        )
+
+
+def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = False,
+                  scope: str = "openid profile email offline_access",
+                  grant_types: tuple[str, ...] = (), auth_method: str | None = None,
+                  post_logout_redirect_uris: tuple[str, ...] = (),
+                  trusted: bool = False) -> dict:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ManagementError("client name must be 1-200 characters")
+    for uri in (*redirect_uris, *post_logout_redirect_uris):
+        validate_redirect_uri(uri)
+    grants = list(dict.fromkeys(grant_types or DEFAULT_GRANT_TYPES))
+    for grant in grants:
+        if grant not in GRANT_TYPES:
+            raise ManagementError(f"unknown grant type {grant!r}; one of {', '.join(GRANT_TYPES)}")
+    method = auth_method or (PUBLIC_AUTH_METHOD if public else "client_secret_basic")
+    if public and method != PUBLIC_AUTH_METHOD:
+        raise ManagementError("a public client authenticates with 'none'")
+    if not public and method not in CONFIDENTIAL_AUTH_METHODS:
+        raise ManagementError(f"auth method must be one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}")
+    if public and "client_credentials" in grants:
+        raise ManagementError("client_credentials needs a confidential client")
+    scopes = scope.split()
+    bad = [s for s in scopes if not SCOPE_TOKEN.match(s)]
+    if bad:
+        raise ManagementError(f"invalid scope name: {bad[0]!r}")
+    client_id = secrets.token_urlsafe(16)
+    secret = None if public else digests.new_credential()
+    client = Client(
+        client_id=client_id, name=name, token_endpoint_auth_method=method,
+        secret_digest=digests.digest(secret) if secret else None,
+        redirect_uris=list(dict.fromkeys(redirect_uris)),
+        post_logout_redirect_uris=list(dict.fromkeys(post_logout_redirect_uris)),
+        grant_types=grants, allowed_scope=" ".join(dict.fromkeys(scopes)), trusted=trusted,
+    )
+    db.session.add(client)
+    db.session.commit()
+    created = {"client_id": client_id, "name": name, "token_endpoint_auth_method": method,
+               "redirect_uris": client.redirect_uris, "grant_types": grants,
+               "scope": client.allowed_scope}
+    if secret:
+        created["client_secret"] = secret
+    return created
+
+
+def _client(client_id: str) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise ManagementError(f"no client {client_id!r}")
+    return client
+
+
+def rotate_client_secret(client_id: str) -> str:
+    client = _client(client_id)
+    if client.is_public:
+        raise ManagementError(f"client {client_id!r} is public and has no secret")
+    secret = digests.new_credential()
+    client.secret_digest = digests.digest(secret)
+    client.secret_rotated_at = clock.now()
+    db.session.commit()
+    return secret
+
+
+def disable_client(client_id: str) -> None:
+    _client(client_id).disabled = True
+    db.session.commit()
+
+
+# --- keys ----------------------------------------------------------------------------
+
+
+def list_keys() -> list[dict]:
+    rows = db.session.scalars(db.select(SigningKey).order_by(SigningKey.created_at)).all()
+    return [{"kid": k.kid, "alg": k.alg, "state": k.state, "created_at": k.created_at,
+             "activated_at": k.activated_at, "retired_at": k.retired_at} for k in rows]
+
+
+# --- demo ----------------------------------------------------------------------------
+
+
+def seed_demo_data() -> list[str]:
+    """A demo user and two demo clients, into an empty database, never under https."""
+    issuer = current_app.config["PROVIDER_ISSUER"]
+    demo_file = Path(current_app.instance_path) / DEMO_FILE
+    if issuer.startswith("https://"):
+        return ["demo data not seeded: the issuer is https"]
+    has_data = db.session.scalar(db.select(User.id).limit(1)) or db.session.scalar(
+        db.select(Client.client_id).limit(1))
+    if has_data:
+        return describe_demo(demo_file)
+    password = secrets.token_urlsafe(9)
+    create_user("demo", password, email="demo@example.com", name="Demo User",
+                roles=["user", "admin"])
+    web = create_client(name="Demo web app", redirect_uris=("http://127.0.0.1:8000/callback",),
+                        scope="openid profile email offline_access",
+                        post_logout_redirect_uris=("http://127.0.0.1:8000/",))
+    native = create_client(name="Demo native app", public=True,
+                           redirect_uris=("http://127.0.0.1:8765/callback",),
+                           scope="openid profile email offline_access")
+    service = create_client(name="Demo service", redirect_uris=("http://127.0.0.1:8000/unused",),
+                            grant_types=("client_credentials",), scope="api:read api:write")
+    demo = {"issuer": issuer, "user": {"username": "demo", "password": password},
+            "web_client": web, "native_client": native, "service_client": service}
+    fd = os.open(demo_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(demo, handle, indent=2)
+    return describe_demo(demo_file)
+
+
+def describe_demo(demo_file: Path) -> list[str]:
+    if not demo_file.exists():
+        return []
+    demo = json.loads(demo_file.read_text())
+    return [
+        "",
+        "Demo data (from instance/demo.json):",
+        f"  sign in at {demo['issuer']}/login as "
+        f"{demo['user']['username']} / {demo['user']['password']}",
+        f"  native (public, PKCE) client_id: {demo['native_client']['client_id']}",
+        f"  web (confidential) client_id:    {demo['web_client']['client_id']}",
+        f"  service (client_credentials):    {demo['service_client']['client_id']}",
+        "  client secrets are in instance/demo.json",
+        "",
+    ]

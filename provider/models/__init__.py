@@ -1,0 +1,21 @@
+"""Stored things, one module each. Importing this package registers every table."""
+
+from .authorization_code import AuthorizationCode
+from .client import Client
+from .consent import Consent
+from .denied_token import DeniedAccessToken
+from .interaction import Interaction
+from .login_session import LoginSession
+from .signing_key import SigningKey
+from .user import User
+
+__all__ = [
+    "AuthorizationCode",
+    "Client",
+    "Consent",
+    "DeniedAccessToken",
+    "Interaction",
+    "LoginSession",
+    "SigningKey",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Protocol policy on top of Authlib. ``server.py`` is the one wiring point."""

@@ -1,0 +1,63 @@
+"""Discovery: OpenID Provider Metadata and RFC 8414 server metadata.
+
+Only what is implemented is advertised.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from ..keys import key_ring
+from .scopes import OPENID_SCOPES
+
+
+def _url(endpoint: str) -> str:
+    issuer = current_app.config["PROVIDER_ISSUER"]
+    return issuer + url_for(endpoint)
+
+
+def server_metadata() -> dict:
+    """RFC 8414 authorization server metadata (also the base of OIDC discovery)."""
+    signing_algs = key_ring().algorithms
+    return {
+        "issuer": current_app.config["PROVIDER_ISSUER"],
+        "authorization_endpoint": _url("authorize.authorize"),
+        "token_endpoint": _url("token.token"),
+        "jwks_uri": _url("discovery.jwks"),
+        "scopes_supported": list(OPENID_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "access_token_signing_alg_values_supported": signing_algs,
+        "service_documentation": current_app.config["PROVIDER_ISSUER"] + "/",
+    }
+
+
+def openid_configuration() -> dict:
+    """OpenID Connect Discovery 1.0 §3."""
+    metadata = server_metadata()
+    metadata.update(
+        {
+            "userinfo_endpoint": _url("userinfo.userinfo"),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": key_ring().algorithms,
+            "claims_supported": [
+                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+                "amr", "name", "preferred_username", "email", "email_verified",
+            ],
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "require_request_uri_registration": False,
+            "prompt_values_supported": ["none", "login", "consent"],
+            "claim_types_supported": ["normal"],
+        }
+    )
+    return metadata

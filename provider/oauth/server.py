@@ -1,0 +1,63 @@
+"""The one wiring point: Authlib's authorization server with our grants,
+client authentication, PKCE policy, ID tokens and ``save_token``."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
+from flask import Flask, current_app
+
+from ..extensions import db
+from ..models import Client
+from . import codes
+from .client_auth import authenticate_client
+from .grants import AuthorizationCodeGrant, ClientCredentialsGrant
+from .openid import IdTokenExtension
+from .pkce import S256CodeChallenge
+from .requests import HttpOAuth2Request, StoredOAuth2Request
+
+EXTENSION_KEY = "provider_authorization_server"
+
+
+class ProviderAuthorizationServer(AuthorizationServer):
+    def authenticate_client(self, request, methods, endpoint="token"):
+        return authenticate_client(request, methods)
+
+    def create_oauth2_request(self, request) -> OAuth2Request:
+        """The current HTTP request, or a stored authorization request (a dict)."""
+        if isinstance(request, OAuth2Request):
+            return request
+        if isinstance(request, dict):
+            return StoredOAuth2Request(request)
+        return HttpOAuth2Request()
+
+
+def query_client(client_id: str) -> Client | None:
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        return None
+    client = db.session.get(Client, client_id)
+    return client if client is not None and not client.disabled else None
+
+
+def save_token(token: dict, request) -> None:
+    """Record what a grant issued. The one place every grant's tokens pass through."""
+    issued = request.issued_tokens
+    if getattr(request, "authorization_code", None) is not None:
+        codes.record_issuance(request.authorization_code, issued)
+
+
+def init_authorization_server(app: Flask) -> ProviderAuthorizationServer:
+    server = ProviderAuthorizationServer()
+    server.init_app(app, query_client=query_client, save_token=save_token)
+    require_all = app.config["PROVIDER_REQUIRE_PKCE"] == "all"
+    server.register_grant(
+        AuthorizationCodeGrant,
+        [S256CodeChallenge(require_for_all=require_all), IdTokenExtension(require_nonce=False)],
+    )
+    server.register_grant(ClientCredentialsGrant)
+    app.extensions[EXTENSION_KEY] = server
+    return server
+
+
+def authorization_server() -> ProviderAuthorizationServer:
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,117 @@
+"""JWT access tokens (RFC 9068, RFC 8725): minting and verification.
+
+``issue_tokens`` is the one service that mints a token response; every grant
+calls it and ``save_token`` records what it issued.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from flask import current_app
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from .. import clock, denylist
+from ..keys import SUPPORTED_ALGORITHMS, key_ring
+from ..models import Client, User
+
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
+CLIENT_SUBJECT_PREFIX = "client:"  # user subjects are UUIDs: the two never collide
+CLOCK_SKEW = 30
+
+
+@dataclass(frozen=True)
+class LoginContext:
+    """The browser login a token descends from."""
+
+    sid: str | None
+    auth_time: int
+
+
+@dataclass
+class IssuedTokens:
+    response: dict
+    access_jti: str
+    access_expires_at: int
+    extra: dict = field(default_factory=dict)
+
+
+def sign_jwt(claims: dict, typ: str, alg: str = "RS256") -> str:
+    ring = key_ring()
+    key = ring.signing_key(alg)
+    header = {"alg": alg, "typ": typ, "kid": key.kid}
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def client_subject(client: Client) -> str:
+    return CLIENT_SUBJECT_PREFIX + client.client_id
+
+
+def issue_tokens(
+    *,
+    client: Client,
+    scope: str,
+    user: User | None = None,
+    login: LoginContext | None = None,
+) -> IssuedTokens:
+    """Mint the access token and the token response body for one grant."""
+    config = current_app.config
+    now = clock.now()
+    ttl = int(config["PROVIDER_ACCESS_TOKEN_TTL"])
+    jti = secrets.token_urlsafe(16)
+    claims = {
+        "iss": config["PROVIDER_ISSUER"],
+        "sub": user.id if user is not None else client_subject(client),
+        "aud": config["PROVIDER_DEFAULT_AUDIENCE"],
+        "exp": now + ttl,
+        "iat": now,
+        "jti": jti,
+        "client_id": client.client_id,
+        "scope": scope,
+        "roles": list(user.roles) if user is not None else [],
+    }
+    if login is not None:
+        claims["auth_time"] = login.auth_time
+        if login.sid:
+            claims["sid"] = login.sid
+    access_token = sign_jwt(claims, typ="at+jwt")
+    response = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": scope,
+    }
+    return IssuedTokens(response=response, access_jti=jti, access_expires_at=now + ttl)
+
+
+class InvalidAccessToken(Exception):
+    """The bearer token is not a live access token of ours; the message says why."""
+
+
+def verify_access_token(token: str, audiences: set[str]) -> dict:
+    """Claims of a valid, live, not-denied access token whose ``aud`` meets ``audiences``."""
+    if not token or len(token) > 8192:
+        raise InvalidAccessToken("malformed token")
+    try:
+        decoded = jwt.decode(token, key_ring().verification, algorithms=list(SUPPORTED_ALGORITHMS))
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise InvalidAccessToken("signature or format invalid") from None
+    if str(decoded.header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+        raise InvalidAccessToken("not an access token")
+    claims = decoded.claims
+    now = clock.now()
+    if claims.get("iss") != current_app.config["PROVIDER_ISSUER"]:
+        raise InvalidAccessToken("wrong issuer")
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
+        raise InvalidAccessToken("expired")
+    if isinstance(claims.get("iat"), int) and claims["iat"] > now + CLOCK_SKEW:
+        raise InvalidAccessToken("issued in the future")
+    aud = claims.get("aud")
+    token_audiences = set(aud) if isinstance(aud, list) else {aud}
+    if not token_audiences & audiences:
+        raise InvalidAccessToken("wrong audience")
+    if not isinstance(claims.get("jti"), str) or denylist.is_denied(claims["jti"]):
+        raise InvalidAccessToken("revoked")
+    return claims

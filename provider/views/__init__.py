@@ -1,0 +1,1 @@
+"""Thin blueprints, one per endpoint family."""

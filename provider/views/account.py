@@ -1,0 +1,121 @@
+"""The end-user pages: sign in, consent, sign out, and a small home page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from .. import clock
+from ..accounts.consents import remember_consent
+from ..accounts.csrf import require_csrf
+from ..accounts.interactions import find_interaction, is_expired
+from ..accounts.passwords import authenticate
+from ..accounts.sessions import current_login, end_login_session, start_login_session
+from ..database import atomic_view
+from ..models import Interaction
+from ..oauth.scopes import describe
+from ..oauth.server import authorization_server
+from . import authorization_flow
+
+bp = Blueprint("account", __name__)
+
+MAX_USERNAME = 150
+MAX_PASSWORD = 1024
+LOGIN_FAILED = "Incorrect username or password."
+EXPIRED = ("Sign-in request expired",
+           "This sign-in request is no longer valid. Return to the application and start again.")
+
+
+def _interaction_or_page(raw_id: str | None) -> Interaction | Response | None:
+    """The interaction named in the request; an error page if it is unknown."""
+    if not raw_id:
+        return None
+    interaction = find_interaction(raw_id)
+    if interaction is None:
+        return Response(render_template("account/error.html", title=EXPIRED[0],
+                                        message=EXPIRED[1]), status=400, mimetype="text/html")
+    return interaction
+
+
+def _client_name(interaction: Interaction | None) -> str | None:
+    if interaction is None:
+        return None
+    client = authorization_server().query_client(interaction.params.get("client_id"))
+    return client.name if client else None
+
+
+@bp.route("/")
+def home():
+    return render_template("account/home.html", login=current_login())
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@atomic_view()
+def login():
+    interaction = _interaction_or_page(request.values.get("interaction"))
+    if isinstance(interaction, Response):
+        return interaction
+    if interaction is not None and is_expired(interaction):
+        return authorization_flow.authorize(interaction.params, interaction)
+    if request.method == "GET":
+        hint = interaction.params.get("login_hint", "") if interaction else ""
+        return _login_page(interaction, username=hint[:MAX_USERNAME])
+    require_csrf()
+    if request.form.get("action") == "cancel" and interaction is not None:
+        return authorization_flow.abandon(interaction, "access_denied", "The user cancelled.")
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    user = None
+    if len(username) <= MAX_USERNAME and len(password) <= MAX_PASSWORD:
+        user = authenticate(username, password)
+    if user is None:
+        return _login_page(interaction, username=username[:MAX_USERNAME], error=LOGIN_FAILED)
+    start_login_session(user)
+    if interaction is None:
+        return redirect(url_for("account.home"), code=303)
+    interaction.logged_in_at = clock.now()
+    return authorization_flow.authorize(interaction.params, interaction)
+
+
+def _login_page(interaction: Interaction | None, username: str, error: str | None = None):
+    return render_template(
+        "account/login.html",
+        interaction=interaction,
+        client_name=_client_name(interaction),
+        username=username,
+        error=error,
+    )
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+@atomic_view()
+def consent():
+    interaction = _interaction_or_page(request.values.get("interaction"))
+    if interaction is None:
+        return redirect(url_for("account.home"), code=303)
+    if isinstance(interaction, Response):
+        return interaction
+    signed_in = current_login()
+    if signed_in is None or is_expired(interaction):
+        return authorization_flow.authorize(interaction.params, interaction)
+    client = authorization_server().query_client(interaction.params.get("client_id"))
+    if client is None:
+        return authorization_flow.authorize(interaction.params, interaction)
+    scope = client.get_allowed_scope(interaction.params.get("scope"))
+    if request.method == "GET":
+        return render_template("account/consent.html", interaction=interaction, client=client,
+                               scopes=describe(scope), login=signed_in)
+    require_csrf()
+    if request.form.get("decision") != "allow":
+        return authorization_flow.abandon(interaction, "access_denied",
+                                          "The user denied the request.")
+    remember_consent(signed_in.user, client, scope)
+    interaction.consented_scope = scope
+    return authorization_flow.authorize(interaction.params, interaction)
+
+
+@bp.route("/logout", methods=["POST"])
+@atomic_view()
+def logout():
+    require_csrf()
+    end_login_session()
+    return redirect(url_for("account.home"), code=303)
