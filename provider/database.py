@@ -65,7 +65,7 @@ def begin_write() -> None:
     On PostgreSQL this is an ordinary BEGIN; atomicity there comes from the
     conditional UPDATEs themselves.
     """
-    if db.session.in_transaction():
+    if db.session().in_transaction():
         db.session.rollback()
     db.session.connection(execution_options={IMMEDIATE: True})
 
