@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
 KEK_FILE = "key_encryption_key"
 MIN_SECRET_BYTES = 32
 

@@ -16,7 +16,9 @@ ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denie
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(JSON_PATHS) or request.accept_mimetypes.best == "application/json"
+    if request.path.startswith(JSON_PATHS):
+        return True
+    return request.accept_mimetypes.best == "application/json"
 
 
 def _json_error(status: int, error: str, description: str) -> Response:

@@ -18,14 +18,13 @@ from flask import Flask, current_app
 
 from . import clock, digests
 from .accounts.passwords import hash_password
-from .database import MIGRATIONS
 from .config import Finding, is_loopback_host, unsafe_settings
+from .database import MIGRATIONS
 from .extensions import db
 from .keys import ensure_signing_keys
 from .keys.keyset import invalidate_key_ring
 from .models import Client, SigningKey, User
 from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
-from .oauth.scopes import OPENID_SCOPES
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")

@@ -11,7 +11,7 @@ from ..models import User
 
 # A hash of a random password, verified against when the username is unknown, so
 # that unknown users and wrong passwords cost the same time.
-_DUMMY_PASSWORD = "not-a-password-0d3b1f"
+_DUMMY_PASSWORD = "not-a-password-0d3b1f"  # noqa: S105 - never a real credential
 
 
 def password_hasher() -> PasswordHasher:

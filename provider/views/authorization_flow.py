@@ -54,7 +54,8 @@ class ClientRedirect:
             params.append(("error_description", description))
         if self.state:
             params.append(("state", self.state))
-        return AuthorizationEnded(redirect_with_issuer(add_params_to_uri(self.redirect_uri, params)))
+        location = add_params_to_uri(self.redirect_uri, params)
+        return AuthorizationEnded(redirect_with_issuer(location))
 
 
 def redirect_with_issuer(location: str) -> Response:

@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: d67ea0786020
-Revises: 
+Revises:
 Create Date: 2026-11-29 16:04:18.466754
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd67ea0786020'
