@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -39,12 +41,20 @@ def _dummy_hash() -> str:
     return cached
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The enabled user with this username and password, else None.
+@dataclass(frozen=True)
+class VerifiedPassword:
+    user_id: str
+    new_hash: str | None  # set when the stored hash used older parameters
+
+
+def verify_password(username: str, password: str) -> VerifiedPassword | None:
+    """Check a username and password without writing anything.
 
     Unknown users, disabled users and wrong passwords all run one argon2
     verification and return None, so neither the answer nor its timing tells
-    them apart. A hash made with older parameters is upgraded on success.
+    them apart. Callers run this outside any write transaction: argon2 takes
+    ~100 ms, and on SQLite a writer holding the lock that long stalls every
+    other request.
     """
     hasher = password_hasher()
     user = db.session.scalar(db.select(User).where(User.username == username))
@@ -55,6 +65,15 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if user is None or user.disabled:
         return None
-    if hasher.check_needs_rehash(stored):
-        user.password_hash = hasher.hash(password)
+    new_hash = hasher.hash(password) if hasher.check_needs_rehash(stored) else None
+    return VerifiedPassword(user_id=user.id, new_hash=new_hash)
+
+
+def complete_login(verified: VerifiedPassword) -> User | None:
+    """Inside the write transaction: the user again (still enabled), hash upgraded."""
+    user = db.session.get(User, verified.user_id)
+    if user is None or user.disabled:
+        return None
+    if verified.new_hash:
+        user.password_hash = verified.new_hash
     return user

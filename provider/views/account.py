@@ -8,9 +8,10 @@ from .. import clock
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
 from ..accounts.interactions import find_interaction, is_expired
-from ..accounts.passwords import authenticate
+from ..accounts.passwords import VerifiedPassword, complete_login, verify_password
 from ..accounts.sessions import current_login, end_login_session, start_login_session
-from ..database import atomic_view
+from ..database import atomic_view, write_transaction
+from ..extensions import db
 from ..models import Interaction
 from ..oauth.scopes import describe
 from ..oauth.server import authorization_server
@@ -49,8 +50,28 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@atomic_view()
 def login():
+    verified = None
+    if request.method == "POST":
+        require_csrf()
+        verified = _verify_login_form()  # argon2 runs before the write lock is taken
+    with write_transaction():
+        return _login(verified)
+
+
+def _verify_login_form() -> VerifiedPassword | None:
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    if request.form.get("action") == "cancel":
+        return None
+    if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
+        return None
+    verified = verify_password(username, password)
+    db.session.rollback()
+    return verified
+
+
+def _login(verified: VerifiedPassword | None):
     interaction = _interaction_or_page(request.values.get("interaction"))
     if isinstance(interaction, Response):
         return interaction
@@ -59,16 +80,12 @@ def login():
     if request.method == "GET":
         hint = interaction.params.get("login_hint", "") if interaction else ""
         return _login_page(interaction, username=hint[:MAX_USERNAME])
-    require_csrf()
     if request.form.get("action") == "cancel" and interaction is not None:
         return authorization_flow.abandon(interaction, "access_denied", "The user cancelled.")
-    username = request.form.get("username", "")
-    password = request.form.get("password", "")
-    user = None
-    if len(username) <= MAX_USERNAME and len(password) <= MAX_PASSWORD:
-        user = authenticate(username, password)
+    user = complete_login(verified) if verified is not None else None
     if user is None:
-        return _login_page(interaction, username=username[:MAX_USERNAME], error=LOGIN_FAILED)
+        username = request.form.get("username", "")[:MAX_USERNAME]
+        return _login_page(interaction, username=username, error=LOGIN_FAILED)
     start_login_session(user)
     if interaction is None:
         return redirect(url_for("account.home"), code=303)
