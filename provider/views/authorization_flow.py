@@ -189,7 +189,7 @@ def _authorize(params: dict[str, str], interaction: Interaction | None) -> Respo
     target = check_client_and_redirect_uri(params)
     if interaction is not None and is_expired(interaction):
         finish_interaction(interaction)
-        error = "access_denied" if interaction.logged_in_at else "login_required"
+        error = "access_denied" if current_login() is not None else "login_required"
         raise target.error(error, "The sign-in took too long and expired.")
     check_request_shape(params, target)
     prompts = parse_prompt(params, target)

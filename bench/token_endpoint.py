@@ -1,0 +1,104 @@
+"""Token endpoint throughput: client_credentials and authorization_code
+redemptions against ``provider serve`` on loopback.
+
+    .venv/bin/python bench/token_endpoint.py [--requests 2000] [--concurrency 8] [--workers 2]
+
+Starts its own provider on a free port with a throw-away instance folder, so it
+touches nothing of yours. Prints requests per second and latency percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd: list[str], env: dict) -> str:
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def measure(label: str, count: int, concurrency: int, call) -> None:
+    latencies: list[float] = []
+
+    def one(_: int) -> None:
+        start = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - start)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(count)))
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    print(f"{label}: {count / elapsed:,.0f} req/s over {count} requests, "
+          f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p(0.99):.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as instance:
+        port = free_port()
+        issuer = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "PROVIDER_INSTANCE_PATH": instance, "PROVIDER_ISSUER": issuer}
+        run([str(BIN / "provider"), "init"], env)
+        service = json.loads(run([str(BIN / "provider"), "clients", "create", "--name", "bench",
+                                  "--redirect-uri", "http://127.0.0.1:9/cb", "--grant-type",
+                                  "client_credentials", "--scope", "api:read"], env))
+        server = subprocess.Popen([str(BIN / "provider"), "serve", "--port", str(port),
+                                   "--workers", str(args.workers)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    requests.get(issuer + "/.well-known/jwks.json", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            session = requests.Session()
+            auth = (service["client_id"], service["client_secret"])
+
+            def client_credentials() -> None:
+                response = session.post(issuer + "/token", auth=auth, timeout=10,
+                                        data={"grant_type": "client_credentials"})
+                assert response.status_code == 200, response.text
+
+            client_credentials()  # warm the key cache in at least one worker
+            print(f"provider serve --workers {args.workers}, concurrency {args.concurrency}, "
+                  f"{os.cpu_count()} CPUs")
+            measure("client_credentials (RS256 access token)", args.requests,
+                    args.concurrency, client_credentials)
+            measure("discovery document", args.requests, args.concurrency,
+                    lambda: session.get(issuer + "/.well-known/openid-configuration", timeout=10))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
