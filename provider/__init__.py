@@ -16,18 +16,22 @@ from .oauth.server import init_authorization_server
 from .views import account, authorize, discovery, token, userinfo
 
 
-def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: bool = False) -> Flask:
+def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: bool = False,
+               refuse_unsafe: bool = True) -> Flask:
     """Build the app: configuration, extensions, the OAuth server, blueprints, errors.
 
     ``config`` overrides everything else (tests). Without the instance secrets
     that ``provider init`` creates the app refuses to start, unless
-    ``allow_uninitialised`` (used by ``provider init`` itself).
+    ``allow_uninitialised`` (used by ``provider init`` itself). ``refuse_unsafe``
+    is only turned off by ``provider check``, which lists the findings instead.
     """
     overrides = dict(config or {})
     instance = Path(overrides.pop("PROVIDER_INSTANCE_PATH", provider_config.instance_path()))
     app = Flask(__name__, instance_path=str(instance))
     provider_config.load(app.config, instance, overrides)
     _load_secrets(app, instance, allow_uninitialised)
+    if refuse_unsafe and app.config["PROVIDER_KEK"] is not None:
+        provider_config.refuse_unsafe_start(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -53,4 +57,3 @@ def _load_secrets(app: Flask, instance: Path, allow_uninitialised: bool) -> None
         return
     app.config["SECRET_KEY"] = secrets.secret_key
     app.config["PROVIDER_KEK"] = secrets.key_encryption_key
-    provider_config.refuse_unsafe_start(app.config)

@@ -23,10 +23,10 @@ class CommandError(click.ClickException):
         click.echo(f"provider: {self.message}", err=True)
 
 
-def _app(allow_uninitialised: bool = False) -> Flask:
+def _app(allow_uninitialised: bool = False, refuse_unsafe: bool = True) -> Flask:
     from . import create_app
 
-    return create_app(allow_uninitialised=allow_uninitialised)
+    return create_app(allow_uninitialised=allow_uninitialised, refuse_unsafe=refuse_unsafe)
 
 
 def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,7 +87,7 @@ def check() -> None:
     """List every unsafe setting and deviation from RFC 9700; exit 1 on errors."""
     from . import management
 
-    app = _app(allow_uninitialised=True)
+    app = _app(allow_uninitialised=True, refuse_unsafe=False)
     with app.app_context():
         findings = management.check(app)
     for finding in findings:

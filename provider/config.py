@@ -114,6 +114,7 @@ def _read_environment() -> dict[str, Any]:
 
 
 def _derive(config: dict[str, Any], instance: Path) -> None:
+    _validate_port(config["PORT"])
     if not config.get("PROVIDER_ISSUER"):
         config["PROVIDER_ISSUER"] = f"http://127.0.0.1:{config['PORT']}"
     config["PROVIDER_ISSUER"] = config["PROVIDER_ISSUER"].rstrip("/")
@@ -133,11 +134,20 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
     config["PREFERRED_URL_SCHEME"] = "https" if issuer_is_https else "http"
 
 
+def _validate_port(port: Any) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigurationError(f"PORT={port!r} must be a whole number from 1 to 65535")
+
+
 def _validate_issuer(issuer: str) -> None:
-    parts = urlsplit(issuer)
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - raises ValueError for an out-of-range port
+    except ValueError:
+        raise ConfigurationError(f"PROVIDER_ISSUER={issuer!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"PROVIDER_ISSUER={issuer!r} must be an http(s) URL")
-    if parts.query or parts.fragment:
+    if "?" in issuer or "#" in issuer:
         raise ConfigurationError("PROVIDER_ISSUER must not have a query or fragment (RFC 8414)")
 
 

@@ -153,7 +153,7 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
     bad = [s for s in scopes if not SCOPE_TOKEN.match(s)]
     if bad:
         raise ManagementError(f"invalid scope name: {bad[0]!r}")
-    client_id = secrets.token_urlsafe(16)
+    client_id = new_client_id()
     secret = None if public else digests.new_credential()
     client = Client(
         client_id=client_id, name=name, token_endpoint_auth_method=method,
@@ -170,6 +170,14 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
     if secret:
         created["client_secret"] = secret
     return created
+
+
+def new_client_id() -> str:
+    """128 random bits, URL-safe, never starting with '-' (it would read as a CLI option)."""
+    while True:
+        candidate = secrets.token_urlsafe(16)
+        if candidate[0].isalnum():
+            return candidate
 
 
 def _client(client_id: str) -> Client:

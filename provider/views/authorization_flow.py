@@ -87,6 +87,9 @@ def collect_parameters(multi: dict[str, list[str]]) -> dict[str, str]:
 
 
 def check_client_and_redirect_uri(params: dict[str, str]) -> ClientRedirect:
+    if params.get("_duplicate") in ("client_id", "redirect_uri"):
+        raise error_page("Invalid request",
+                         "The request names its application or return address more than once.")
     client_id = params.get("client_id")
     if not client_id:
         raise error_page("Missing client", "The request does not say which application sent it.")
@@ -115,6 +118,8 @@ def check_request_shape(params: dict[str, str], target: ClientRedirect) -> None:
         raise target.error("request_not_supported", "Request objects are not supported.")
     if "request_uri" in params:
         raise target.error("request_uri_not_supported", "request_uri is not supported.")
+    if not params.get("response_type"):
+        raise target.error("invalid_request", "Missing response_type.")
     if params.get("response_type") != "code":
         raise target.error("unsupported_response_type", "Only response_type=code is supported.")
     if params.get("response_mode", "query") != "query":

@@ -3,7 +3,9 @@ committed only when a token is issued."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+
+from flask import Blueprint, Response, request
 
 from ..database import atomic_view
 from ..oauth.server import authorization_server
@@ -11,7 +13,32 @@ from ..oauth.server import authorization_server
 bp = Blueprint("token", __name__)
 
 
+def request_shape_problem() -> str | None:
+    """What makes the request malformed before any grant looks at it (RFC 6749 §3.2, §5.2)."""
+    if request.args:
+        return "Token request parameters belong in the request body."
+    for name, values in request.form.lists():
+        if len(values) > 1:
+            return f"Parameter {name} is repeated."
+    if not request.form.get("grant_type"):
+        return "Missing grant_type."
+    if request.form["grant_type"] == "authorization_code" and not request.form.get("code"):
+        return "Missing code."
+    return None
+
+
+def invalid_request(description: str) -> Response:
+    body = json.dumps({"error": "invalid_request", "error_description": description})
+    response = Response(body, status=400, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
 @bp.route("/token", methods=["POST"])
 @atomic_view(commit_when=lambda response: response.status_code == 200)
 def token():
+    problem = request_shape_problem()
+    if problem:
+        return invalid_request(problem)
     return authorization_server().create_token_response()

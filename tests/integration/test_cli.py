@@ -336,13 +336,6 @@ def test_check_fails_under_https_with_development_settings(cli):
     assert "error: PROVIDER_PASSWORD_MEMORY_COST" in everything
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`provider check` under an https issuer with an error-level setting never lists its "
-    "findings: create_app (via _load_secrets -> refuse_unsafe_start) raises first, so the "
-    "command prints a multi-line 'provider: refusing to start with unsafe settings:' message "
-    "on stderr (breaking the one-line error contract), prints nothing on stdout, and omits "
-    "every warning (PROVIDER_REQUIRE_PKCE, DATABASE_URL). Expected: each finding as an "
-    "'error: ...' / 'warning: ...' line on stdout and exit status 1."))
 def test_check_lists_every_finding_under_https(cli):
     result = cli("check", env={"PROVIDER_ISSUER": "https://id.example.com"})
     assert result.exit_code == 1
