@@ -82,17 +82,21 @@ def write_transaction() -> Iterator[None]:
     db.session.commit()
 
 
-def atomic_view(commit_when: Callable[[Any], bool] | None = None) -> Callable[[F], F]:
+def atomic_view(commit_when: Callable[[Any], bool] | None = None,
+                writes_when: Callable[[], bool] | None = None) -> Callable[[F], F]:
     """Run a view in one writing transaction.
 
     The transaction commits when the view returns and ``commit_when(response)``
     is true (default: always), and rolls back otherwise or on an exception.
+    When ``writes_when()`` says the request writes nothing, no write lock is
+    taken, so read-only requests never queue behind writers on SQLite.
     """
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            begin_write()
+            if writes_when is None or writes_when():
+                begin_write()
             try:
                 response = view(*args, **kwargs)
             except BaseException:

@@ -35,8 +35,13 @@ def invalid_request(description: str) -> Response:
     return response
 
 
+def grant_writes() -> bool:
+    """client_credentials stores nothing: it needs no write lock."""
+    return request.form.get("grant_type") != "client_credentials"
+
+
 @bp.route("/token", methods=["POST"])
-@atomic_view(commit_when=lambda response: response.status_code == 200)
+@atomic_view(commit_when=lambda response: response.status_code == 200, writes_when=grant_writes)
 def token():
     problem = request_shape_problem()
     if problem:
