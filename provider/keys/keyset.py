@@ -140,7 +140,9 @@ def _import(jwk: dict):
 
 def key_ring() -> KeyRing:
     """The current app's key ring (cached, bounded staleness)."""
-    cache = current_app.extensions.setdefault("provider_key_ring", _KeyRingCache())
+    cache = current_app.extensions.get("provider_key_ring")
+    if cache is None:
+        cache = current_app.extensions.setdefault("provider_key_ring", _KeyRingCache())
     return cache.get()
 
 
