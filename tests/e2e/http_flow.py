@@ -3,26 +3,13 @@ login and consent forms of a live provider."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-import secrets
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-INTERACTION = re.compile(r'name="interaction" value="([^"]+)"')
+from tests.conftest import CSRF, INTERACTION, pkce_pair, query_of
 
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def query_of(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+__all__ = ["HttpUserAgent", "pkce_pair", "query_of"]
 
 
 class HttpUserAgent:
