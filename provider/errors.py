@@ -21,7 +21,8 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _json_error(status: int, error: str, description: str) -> Response:
+def json_error(status: int, error: str, description: str) -> Response:
+    """An RFC 6749 §5.2 / RFC 6750 §3 error body, never cached."""
     body = json.dumps({"error": error, "error_description": description})
     response = Response(body, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
@@ -41,7 +42,7 @@ def register_error_handlers(app: Flask) -> None:
             return server_error(exc)
         description = exc.description or exc.name
         if _wants_json():
-            response = _json_error(status, ERROR_CODES.get(status, "invalid_request"), exc.name)
+            response = json_error(status, ERROR_CODES.get(status, "invalid_request"), exc.name)
             if status == 405 and exc.valid_methods:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
             return response
@@ -52,7 +53,7 @@ def register_error_handlers(app: Flask) -> None:
         if not isinstance(exc, HTTPException) or isinstance(exc, InternalServerError):
             app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
-            return _json_error(500, "server_error", "The server could not complete the request.")
+            return json_error(500, "server_error", "The server could not complete the request.")
         return _html_error(500, "Something went wrong",
                            "The server could not complete the request. Please try again.")
 

@@ -3,11 +3,10 @@ committed only when a token is issued."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, request
 
 from ..database import atomic_view
+from ..errors import json_error
 from ..oauth.server import authorization_server
 
 bp = Blueprint("token", __name__)
@@ -28,10 +27,8 @@ def request_shape_problem() -> str | None:
 
 
 def invalid_request(description: str) -> Response:
-    body = json.dumps({"error": "invalid_request", "error_description": description})
-    response = Response(body, status=400, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
+    response = json_error(400, "invalid_request", description)
+    response.headers["Pragma"] = "no-cache"  # as Authlib's token errors
     return response
 
 

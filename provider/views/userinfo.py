@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from ..errors import json_error
 from ..extensions import db
 from ..models import User
 from ..oauth.scopes import user_claims
@@ -19,7 +20,7 @@ def bearer_error(status: int, error: str | None = None, description: str | None 
     """401/403/400 with the RFC 6750 §3 ``WWW-Authenticate`` challenge."""
     if error is None:  # no credentials at all: a bare challenge (RFC 6750 §3.1)
         challenge = "Bearer"
-        body = {"error": "invalid_request", "error_description": "A bearer token is required."}
+        response = json_error(status, "invalid_request", "A bearer token is required.")
     else:
         parts = [f'error="{error}"']
         if description:
@@ -27,10 +28,8 @@ def bearer_error(status: int, error: str | None = None, description: str | None 
         if scope:
             parts.append(f'scope="{scope}"')
         challenge = "Bearer " + ", ".join(parts)
-        body = {"error": error, "error_description": description or error}
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
+        response = json_error(status, error, description or error)
     response.headers["WWW-Authenticate"] = challenge
-    response.headers["Cache-Control"] = "no-store"
     return _cors(response)
 
 
