@@ -197,6 +197,23 @@ def clients_disable(client_id: str) -> None:
 
 
 @main.group()
+def families() -> None:
+    """Inspect refresh-token families."""
+
+
+@families.command("show")
+@click.argument("family_id")
+@handles_errors
+def families_show(family_id: str) -> None:
+    """A family's lineage: each token's issue and use time (never a token or digest)."""
+    from . import management
+
+    with _app().app_context():
+        lineage = management.family_lineage(family_id)
+    click.echo(json.dumps(lineage, indent=2))
+
+
+@main.group()
 def keys() -> None:
     """Inspect signing keys."""
 

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_DEFAULT_AUDIENCE": None,  # the issuer when unset
     "PROVIDER_REQUIRE_PKCE": "public",
     "PROVIDER_REFRESH_GRACE_SECONDS": 10,
+    "PROVIDER_REFRESH_IDLE_TTL": 14 * 24 * 3600,  # per token
+    "PROVIDER_REFRESH_ABSOLUTE_TTL": 30 * 24 * 3600,  # per family, never extended
     "PROVIDER_ACCESS_TOKEN_TTL": 900,
     "PROVIDER_ID_TOKEN_TTL": 3600,
     "PROVIDER_CODE_TTL": 60,
@@ -65,6 +67,8 @@ ENVIRONMENT: dict[str, type] = {
     "PROVIDER_DEFAULT_AUDIENCE": str,
     "PROVIDER_REQUIRE_PKCE": str,
     "PROVIDER_REFRESH_GRACE_SECONDS": int,
+    "PROVIDER_REFRESH_IDLE_TTL": int,
+    "PROVIDER_REFRESH_ABSOLUTE_TTL": int,
     "PROVIDER_ACCESS_TOKEN_TTL": int,
     "PROVIDER_ID_TOKEN_TTL": int,
     "PROVIDER_CODE_TTL": int,
@@ -129,6 +133,10 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
             f"not {config['PROVIDER_REQUIRE_PKCE']!r}"
         )
     _validate_issuer(config["PROVIDER_ISSUER"])
+    for name in ("PROVIDER_REFRESH_GRACE_SECONDS", "PROVIDER_REFRESH_IDLE_TTL",
+                 "PROVIDER_REFRESH_ABSOLUTE_TTL"):
+        if not isinstance(config[name], int) or config[name] < 0:
+            raise ConfigurationError(f"{name} must be a non-negative whole number of seconds")
     issuer_is_https = config["PROVIDER_ISSUER"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = issuer_is_https
     config["PREFERRED_URL_SCHEME"] = "https" if issuer_is_https else "http"
@@ -263,6 +271,9 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
     if int(config["PROVIDER_CODE_TTL"]) > 600:
         add("error" if https else "warning", "PROVIDER_CODE_TTL",
             "authorization codes must be short-lived (RFC 6749 §4.1.2: at most 10 minutes)")
+    if int(config["PROVIDER_REFRESH_GRACE_SECONDS"]) > 60:
+        add("warning", "PROVIDER_REFRESH_GRACE_SECONDS",
+            "a long grace window lets a stolen refresh token be replayed unnoticed for longer")
     if int(config["PROVIDER_ACCESS_TOKEN_TTL"]) > 3600:
         add("warning", "PROVIDER_ACCESS_TOKEN_TTL",
             "JWT access tokens cannot be recalled; keep them short-lived (RFC 9700 §4.14)")

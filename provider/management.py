@@ -23,8 +23,9 @@ from .database import MIGRATIONS
 from .extensions import db
 from .keys import ensure_signing_keys
 from .keys.keyset import invalidate_key_ring
-from .models import Client, SigningKey, User
+from .models import Client, RefreshToken, RefreshTokenFamily, SigningKey, User
 from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
+from .oauth.refresh_tokens import revoke_families
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -106,6 +107,8 @@ def set_user_disabled(username: str, disabled: bool) -> None:
     if user is None:
         raise ManagementError(f"no user {username!r}")
     user.disabled = disabled
+    if disabled:
+        revoke_families("user_disabled", user_id=user.id)
     db.session.commit()
 
 
@@ -200,7 +203,25 @@ def rotate_client_secret(client_id: str) -> str:
 
 def disable_client(client_id: str) -> None:
     _client(client_id).disabled = True
+    revoke_families("client_disabled", client_id=client_id)
     db.session.commit()
+
+
+def family_lineage(family_id: str) -> dict:
+    """A refresh-token family and each token's issue and use times; never a token."""
+    family = db.session.get(RefreshTokenFamily, family_id)
+    if family is None:
+        raise ManagementError(f"no refresh-token family {family_id!r}")
+    tokens = db.session.scalars(db.select(RefreshToken).where(
+        RefreshToken.family_id == family_id).order_by(RefreshToken.id)).all()
+    return {
+        "family_id": family.id, "client_id": family.client_id, "user_id": family.user_id,
+        "scope": family.scope, "offline": family.offline, "sid": family.sid,
+        "created_at": family.created_at, "expires_at": family.expires_at,
+        "revoked_at": family.revoked_at, "revoked_reason": family.revoked_reason,
+        "tokens": [{"id": t.id, "parent_id": t.parent_id, "issued_at": t.issued_at,
+                    "expires_at": t.expires_at, "used_at": t.consumed_at} for t in tokens],
+    }
 
 
 # --- keys ----------------------------------------------------------------------------

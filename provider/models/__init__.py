@@ -1,21 +1,27 @@
 """Stored things, one module each. Importing this package registers every table."""
 
+from .audit_event import AuditEvent
 from .authorization_code import AuthorizationCode
 from .client import Client
 from .consent import Consent
 from .denied_token import DeniedAccessToken
 from .interaction import Interaction
 from .login_session import LoginSession
+from .refresh_token import IssuedAccessToken, RefreshToken, RefreshTokenFamily
 from .signing_key import SigningKey
 from .user import User
 
 __all__ = [
+    "AuditEvent",
     "AuthorizationCode",
     "Client",
     "Consent",
     "DeniedAccessToken",
     "Interaction",
+    "IssuedAccessToken",
     "LoginSession",
+    "RefreshToken",
+    "RefreshTokenFamily",
     "SigningKey",
     "User",
 ]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .. import clock, denylist, digests
+from .. import audit, clock, denylist, digests
 from ..extensions import db
 from ..models import AuthorizationCode, Client
+from . import refresh_tokens
 from .tokens import IssuedTokens
 
 
@@ -89,11 +90,9 @@ def _revoke_if_replayed(code_digest: str, client: Client) -> None:
         return
     if row.issued_access_jti and row.issued_access_expires_at:
         denylist.deny(row.issued_access_jti, row.issued_access_expires_at, "code_replay")
-    current_app.logger.warning(
-        "authorization code replayed: client=%s code_id=%s; tokens it issued are revoked",
-        client.client_id,
-        row.id,
-    )
+    revoked = refresh_tokens.revoke_families("code_replay", authorization_code_id=row.id)
+    audit.record("authorization_code_replay", user_id=row.user_id, client_id=client.client_id,
+                 code_id=row.id, families_revoked=revoked)
     db.session.commit()  # the revocation stands although this request fails
 
 

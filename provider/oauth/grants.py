@@ -1,4 +1,5 @@
-"""The grants this provider offers: authorization_code and client_credentials.
+"""The grants this provider offers: authorization_code, refresh_token and
+client_credentials.
 
 Adding a grant is a class here and a line in ``server.py``.
 """
@@ -11,6 +12,7 @@ from .. import digests
 from ..extensions import db
 from ..models import AuthorizationCode, User
 from . import codes
+from .refresh_tokens import RefreshGrant, redeem_refresh_token
 from .scopes import check_requested_scope, service_scope
 from .tokens import LoginContext, issue_tokens
 
@@ -62,6 +64,40 @@ class AuthorizationCodeGrant(ClientScopePolicy, grants.AuthorizationCodeGrant):
             scope=scope,
             user=user,
             login=LoginContext(sid=code.sid, auth_time=code.auth_time),
+            refresh_token=digests.new_credential() if include_refresh_token else None,
+        )
+        self.request.issued_tokens = issued
+        return issued.response
+
+
+class RefreshTokenGrant(ClientScopePolicy, grants.RefreshTokenGrant):
+    """Rotation in token families; see ``refresh_tokens`` for the guarantees."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def validate_requested_scope(self) -> None:
+        """Narrowing is checked against the token's own scope by Authlib."""
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshGrant | None:
+        return redeem_refresh_token(refresh_token, self.request.client)
+
+    def authenticate_user(self, grant: RefreshGrant) -> User | None:
+        return db.session.get(User, grant.family.user_id)
+
+    def revoke_old_credential(self, grant: RefreshGrant) -> None:
+        """Nothing to do: ``redeem_refresh_token`` consumed the token atomically."""
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True) -> dict:
+        grant: RefreshGrant = self.request.refresh_token
+        family = grant.family
+        issued = issue_tokens(
+            client=self.request.client,
+            scope=scope,
+            user=user,
+            login=LoginContext(sid=family.sid, auth_time=family.auth_time),
+            refresh_token=grant.successor,
         )
         self.request.issued_tokens = issued
         return issued.response

@@ -27,7 +27,7 @@ def server_metadata() -> dict:
         "scopes_supported": list(OPENID_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",

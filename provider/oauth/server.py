@@ -9,12 +9,13 @@ from flask import Flask, current_app
 
 from ..extensions import db
 from ..models import Client
-from . import codes
+from . import codes, refresh_tokens
 from .client_auth import authenticate_client
-from .grants import AuthorizationCodeGrant, ClientCredentialsGrant
+from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from .openid import IdTokenExtension
 from .pkce import S256CodeChallenge
 from .requests import HttpOAuth2Request, StoredOAuth2Request
+from .tokens import LoginContext
 
 EXTENSION_KEY = "provider_authorization_server"
 
@@ -42,8 +43,26 @@ def query_client(client_id: str) -> Client | None:
 def save_token(token: dict, request) -> None:
     """Record what a grant issued. The one place every grant's tokens pass through."""
     issued = request.issued_tokens
-    if getattr(request, "authorization_code", None) is not None:
-        codes.record_issuance(request.authorization_code, issued)
+    code = getattr(request, "authorization_code", None)
+    grant = getattr(request, "refresh_token", None)
+    family = None
+    if code is not None:
+        codes.record_issuance(code, issued)
+        if issued.refresh_token is not None:
+            family = refresh_tokens.start_family(
+                client=request.client, user=request.user, scope=code.scope,
+                login=LoginContext(sid=code.sid, auth_time=code.auth_time),
+                authorization_code_id=code.id)
+            refresh_tokens.store_refresh_token(family, issued.refresh_token, parent=None)
+    elif grant is not None:
+        family = grant.family
+        if not grant.replay:
+            refresh_tokens.store_refresh_token(family, grant.successor, parent=grant.token)
+    if request.user is not None:
+        refresh_tokens.record_access_token(
+            issued, client=request.client, user=request.user,
+            family_id=family.id if family is not None else None,
+            sid=code.sid if code is not None else (family.sid if family else None))
 
 
 def init_authorization_server(app: Flask) -> ProviderAuthorizationServer:
@@ -54,6 +73,7 @@ def init_authorization_server(app: Flask) -> ProviderAuthorizationServer:
         AuthorizationCodeGrant,
         [S256CodeChallenge(require_for_all=require_all), IdTokenExtension(require_nonce=False)],
     )
+    server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
     app.extensions[EXTENSION_KEY] = server
     return server

@@ -7,7 +7,7 @@ calls it and ``save_token`` records what it issued.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import current_app
 from joserfc import jwt
@@ -35,7 +35,7 @@ class IssuedTokens:
     response: dict
     access_jti: str
     access_expires_at: int
-    extra: dict = field(default_factory=dict)
+    refresh_token: str | None = None
 
 
 def sign_jwt(claims: dict, typ: str, alg: str = "RS256") -> str:
@@ -55,6 +55,7 @@ def issue_tokens(
     scope: str,
     user: User | None = None,
     login: LoginContext | None = None,
+    refresh_token: str | None = None,
 ) -> IssuedTokens:
     """Mint the access token and the token response body for one grant."""
     config = current_app.config
@@ -83,7 +84,10 @@ def issue_tokens(
         "expires_in": ttl,
         "scope": scope,
     }
-    return IssuedTokens(response=response, access_jti=jti, access_expires_at=now + ttl)
+    if refresh_token is not None:
+        response["refresh_token"] = refresh_token
+    return IssuedTokens(response=response, access_jti=jti, access_expires_at=now + ttl,
+                        refresh_token=refresh_token)
 
 
 class InvalidAccessToken(Exception):

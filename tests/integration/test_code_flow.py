@@ -65,7 +65,7 @@ def test_confidential_client_code_flow_with_pkce(client, browser, alice, rp):
     body = token.get_json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
-    assert "refresh_token" not in body
+    assert len(body["refresh_token"]) >= 43  # 256 bits, opaque
 
     access = verify(body["access_token"], client, audience=ISSUER, typ="at+jwt")
     assert access["sub"] == alice.id

@@ -1,0 +1,30 @@
+"""The audit trail: security events as rows an operator can query and as
+structured log lines. Rows are written in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import has_request_context, request
+
+from . import clock
+from .extensions import db
+from .models import AuditEvent
+
+log = logging.getLogger("provider.audit")
+
+
+def record(event: str, *, user_id: str | None = None, client_id: str | None = None,
+           family_id: str | None = None, **details: object) -> AuditEvent:
+    ip = user_agent = None
+    if has_request_context():
+        ip = request.remote_addr
+        user_agent = (request.user_agent.string or "")[:400] or None
+    row = AuditEvent(at=clock.now(), event=event, user_id=user_id, client_id=client_id,
+                     family_id=family_id, ip=ip, user_agent=user_agent, details=details)
+    db.session.add(row)
+    log.warning(json.dumps({"audit": event, "user_id": user_id, "client_id": client_id,
+                            "family_id": family_id, "ip": ip, "user_agent": user_agent,
+                            **details}, default=str))
+    return row

@@ -1,0 +1,240 @@
+"""Refresh tokens: families, atomic rotation, the grace window, and reuse
+that revokes the family (RFC 6749 §6, RFC 9700 §4.14.2, OIDC Core §11).
+
+A family starts at the authorization-code exchange with a random token.
+Every successor is derived from the token it replaces, as an HMAC under a
+server key, so a repeat of the same token within the grace window can be
+answered with the very same successor without storing any token in the clear.
+
+Rotation claims the presented token with one conditional UPDATE; of any number
+of concurrent refreshes with one token exactly one claims it. The others are
+repeats: inside the grace window (same client, successor not yet used) they
+get the same successor back; outside it they revoke the whole family, and that
+revocation is committed although the request fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .. import audit, clock, denylist, digests
+from ..extensions import db
+from ..models import (
+    Client,
+    IssuedAccessToken,
+    LoginSession,
+    RefreshToken,
+    RefreshTokenFamily,
+    User,
+)
+from .tokens import IssuedTokens, LoginContext
+
+SUCCESSOR_CONTEXT = b"provider refresh-token successor v1"
+MAX_TOKEN_LENGTH = 512
+
+
+@dataclass
+class RefreshGrant:
+    """A presented refresh token that may be exchanged.
+
+    ``replay`` is true for a repeat inside the grace window: its successor
+    already exists and is handed back unchanged.
+    """
+
+    token: RefreshToken
+    family: RefreshTokenFamily
+    successor: str
+    replay: bool
+
+    # what Authlib's RefreshTokenGrant asks of a token
+    def check_client(self, client: Client) -> bool:
+        return client.client_id == self.family.client_id
+
+    def get_scope(self) -> str:
+        return self.family.scope
+
+
+def _successor_key() -> bytes:
+    key = current_app.extensions.get("provider_refresh_successor_key")
+    if key is None:
+        secret = current_app.config["SECRET_KEY"].encode()
+        key = hmac.new(secret, SUCCESSOR_CONTEXT, hashlib.sha256).digest()
+        current_app.extensions["provider_refresh_successor_key"] = key
+    return key
+
+
+def successor_of(token: str) -> str:
+    mac = hmac.new(_successor_key(), token.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+
+# --- issuing -------------------------------------------------------------------------
+
+
+def start_family(*, client: Client, user: User, scope: str, login: LoginContext,
+                 authorization_code_id: int | None) -> RefreshTokenFamily:
+    now = clock.now()
+    family = RefreshTokenFamily(
+        id=secrets.token_hex(16),
+        client_id=client.client_id,
+        user_id=user.id,
+        scope=scope,
+        offline="offline_access" in scope.split(),
+        sid=login.sid,
+        auth_time=login.auth_time,
+        authorization_code_id=authorization_code_id,
+        created_at=now,
+        expires_at=now + int(current_app.config["PROVIDER_REFRESH_ABSOLUTE_TTL"]),
+    )
+    db.session.add(family)
+    db.session.flush()  # the family row must exist before its first token (foreign key)
+    return family
+
+
+def store_refresh_token(family: RefreshTokenFamily, value: str,
+                        parent: RefreshToken | None) -> RefreshToken:
+    now = clock.now()
+    idle = int(current_app.config["PROVIDER_REFRESH_IDLE_TTL"])
+    token = RefreshToken(
+        token_digest=digests.digest(value),
+        family_id=family.id,
+        client_id=family.client_id,
+        parent_id=parent.id if parent is not None else None,
+        issued_at=now,
+        expires_at=min(now + idle, family.expires_at),  # rotation never extends the family
+    )
+    db.session.add(token)
+    return token
+
+
+def record_access_token(issued: IssuedTokens, *, client: Client, user: User,
+                        family_id: str | None, sid: str | None) -> None:
+    db.session.add(IssuedAccessToken(jti=issued.access_jti, family_id=family_id, sid=sid,
+                                     client_id=client.client_id, user_id=user.id,
+                                     expires_at=issued.access_expires_at))
+
+
+# --- redeeming -----------------------------------------------------------------------
+
+
+def redeem_refresh_token(presented: str, client: Client) -> RefreshGrant | None:
+    """The exchangeable grant for ``presented``, or None (``invalid_grant``)."""
+    if not presented or len(presented) > MAX_TOKEN_LENGTH:
+        return None
+    digest = digests.digest(presented)
+    now = clock.now()
+    claimed = db.session.execute(
+        db.update(RefreshToken)
+        .where(
+            RefreshToken.token_digest == digest,
+            RefreshToken.client_id == client.client_id,
+            RefreshToken.consumed_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+        .values(consumed_at=now)
+        .returning(RefreshToken.id)
+    ).scalar_one_or_none()
+    if claimed is not None:
+        token = db.session.get(RefreshToken, claimed, populate_existing=True)
+        family = db.session.get(RefreshTokenFamily, token.family_id)
+        if not _family_usable(family):
+            return None
+        return RefreshGrant(token=token, family=family, successor=successor_of(presented),
+                            replay=False)
+    token = db.session.scalar(db.select(RefreshToken).where(
+        RefreshToken.token_digest == digest, RefreshToken.client_id == client.client_id))
+    if token is None or token.consumed_at is None:
+        return None  # unknown, another client's, or expired unused
+    return _repeat(presented, token)
+
+
+def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
+    """A consumed token presented again: the grace window, or theft."""
+    family = db.session.get(RefreshTokenFamily, token.family_id)
+    if family.revoked_at is not None:
+        return None
+    since = clock.now() - token.consumed_at
+    successor_value = successor_of(presented)
+    successor = db.session.scalar(
+        db.select(RefreshToken).where(RefreshToken.parent_id == token.id))
+    grace = int(current_app.config["PROVIDER_REFRESH_GRACE_SECONDS"])
+    in_grace = (
+        since <= grace
+        and successor is not None
+        and successor.consumed_at is None
+        and hmac.compare_digest(successor.token_digest, digests.digest(successor_value))
+    )
+    if in_grace:
+        if not _family_usable(family):
+            return None
+        audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
+                     family_id=family.id, seconds_since_rotation=since, outcome="grace")
+        return RefreshGrant(token=token, family=family, successor=successor_value, replay=True)
+    revoke_family(family, "refresh_token_reuse")
+    audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
+                 family_id=family.id, seconds_since_rotation=since, outcome="family_revoked")
+    db.session.commit()  # the revocation stands although this request fails
+    return None
+
+
+def _family_usable(family: RefreshTokenFamily) -> bool:
+    """Whether the family may still mint tokens; ends it for good where it must end."""
+    now = clock.now()
+    if family.revoked_at is not None or family.expires_at <= now:
+        return False
+    reason = None
+    user = db.session.get(User, family.user_id)
+    if user is None or user.disabled:
+        reason = "user_disabled"
+    elif not family.offline and not _session_live(family.sid, now):
+        reason = "session_ended"
+    if reason is None:
+        return True
+    revoke_family(family, reason)
+    db.session.commit()
+    return False
+
+
+def _session_live(sid: str | None, now: int) -> bool:
+    session = db.session.get(LoginSession, sid) if sid else None
+    return session is not None and session.ended_at is None and session.expires_at > now
+
+
+# --- ending --------------------------------------------------------------------------
+
+
+def revoke_family(family: RefreshTokenFamily, reason: str) -> None:
+    """End a family: none of its refresh tokens works again, and the access
+    tokens it issued that are still alive go on the deny-list."""
+    if family.revoked_at is not None:
+        return
+    now = clock.now()
+    family.revoked_at = now
+    family.revoked_reason = reason
+    alive = db.session.scalars(db.select(IssuedAccessToken).where(
+        IssuedAccessToken.family_id == family.id, IssuedAccessToken.expires_at > now))
+    for access in alive:
+        denylist.deny(access.jti, access.expires_at, reason)
+
+
+def revoke_families(reason: str, *, user_id: str | None = None,
+                    client_id: str | None = None, authorization_code_id: int | None = None
+                    ) -> int:
+    """Revoke every live family matching all the given criteria."""
+    query = db.select(RefreshTokenFamily).where(RefreshTokenFamily.revoked_at.is_(None))
+    if user_id is not None:
+        query = query.where(RefreshTokenFamily.user_id == user_id)
+    if client_id is not None:
+        query = query.where(RefreshTokenFamily.client_id == client_id)
+    if authorization_code_id is not None:
+        query = query.where(RefreshTokenFamily.authorization_code_id == authorization_code_id)
+    families = db.session.scalars(query).all()
+    for family in families:
+        revoke_family(family, reason)
+    return len(families)
