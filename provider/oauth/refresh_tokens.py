@@ -165,7 +165,8 @@ def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
         db.select(RefreshToken).where(RefreshToken.parent_id == token.id))
     grace = int(current_app.config["PROVIDER_REFRESH_GRACE_SECONDS"])
     in_grace = (
-        since <= grace
+        grace > 0
+        and since <= grace
         and successor is not None
         and successor.consumed_at is None
         and hmac.compare_digest(successor.token_digest, digests.digest(successor_value))

@@ -11,6 +11,9 @@ from ..oauth.server import authorization_server
 
 bp = Blueprint("token", __name__)
 
+# An empty value counts as absent (RFC 6749 §3.2): "missing", not "invalid grant".
+REQUIRED_PARAMETERS = {"authorization_code": "code", "refresh_token": "refresh_token"}
+
 
 def request_shape_problem() -> str | None:
     """What makes the request malformed before any grant looks at it (RFC 6749 §3.2, §5.2)."""
@@ -19,10 +22,12 @@ def request_shape_problem() -> str | None:
     for name, values in request.form.lists():
         if len(values) > 1:
             return f"Parameter {name} is repeated."
-    if not request.form.get("grant_type"):
+    grant_type = request.form.get("grant_type")
+    if not grant_type:
         return "Missing grant_type."
-    if request.form["grant_type"] == "authorization_code" and not request.form.get("code"):
-        return "Missing code."
+    required = REQUIRED_PARAMETERS.get(grant_type)
+    if required and not request.form.get(required):
+        return f"Missing {required}."
     return None
 
 
