@@ -20,11 +20,11 @@ run: install
 	PORT=$(PORT) $(BIN)/provider serve --port $(PORT)
 
 test: install
-	$(BIN)/ruff check provider clients tests wsgi.py
+	$(BIN)/ruff check provider clients tests bench wsgi.py
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check provider clients tests wsgi.py
+	$(BIN)/ruff check provider clients tests bench wsgi.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,5 +1,5 @@
-"""Token endpoint throughput: client_credentials and authorization_code
-redemptions against ``provider serve`` on loopback.
+"""Token endpoint throughput against ``provider serve`` on loopback:
+client_credentials, refresh-token rotation, and the discovery document.
 
     .venv/bin/python bench/token_endpoint.py [--requests 2000] [--concurrency 8] [--workers 2]
 
@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,6 +38,33 @@ def free_port() -> int:
 def run(cmd: list[str], env: dict) -> str:
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return result.stdout
+
+
+PASSWORD = "bench-password-1"
+CSRF = re.compile(r'name="(csrf_token|interaction)" value="([^"]+)"')
+
+
+def first_refresh_token(issuer: str, client: dict) -> str:
+    """One code flow through the real login form (trusted client: no consent)."""
+    import base64
+    import hashlib
+
+    browser = requests.Session()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {"response_type": "code", "client_id": client["client_id"],
+              "redirect_uri": client["redirect_uris"][0], "scope": "openid offline_access",
+              "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256"}
+    login = browser.get(issuer + "/authorize", params=params, timeout=10)
+    fields = dict(CSRF.findall(login.text))
+    done = browser.post(issuer + "/login", allow_redirects=False, timeout=10,
+                        data={**fields, "username": "bench", "password": PASSWORD})
+    code = requests.utils.urlparse(done.headers["Location"]).query.split("code=")[1].split("&")[0]
+    tokens = requests.post(issuer + "/token", auth=(client["client_id"], client["client_secret"]),
+                           data={"grant_type": "authorization_code", "code": code,
+                                 "redirect_uri": client["redirect_uris"][0],
+                                 "code_verifier": verifier}, timeout=10).json()
+    return tokens["refresh_token"]
 
 
 def measure(label: str, count: int, concurrency: int, call) -> None:
@@ -70,6 +100,12 @@ def main() -> None:
         service = json.loads(run([str(BIN / "provider"), "clients", "create", "--name", "bench",
                                   "--redirect-uri", "http://127.0.0.1:9/cb", "--grant-type",
                                   "client_credentials", "--scope", "api:read"], env))
+        web = json.loads(run([str(BIN / "provider"), "clients", "create", "--name", "web",
+                              "--redirect-uri", "http://127.0.0.1:9/cb", "--trusted",
+                              "--scope", "openid offline_access"], env))
+        subprocess.run([str(BIN / "provider"), "users", "create", "bench", "--password-stdin"],
+                       env=env, input=PASSWORD + "\n", text=True, check=True,
+                       capture_output=True)
         server = subprocess.Popen([str(BIN / "provider"), "serve", "--port", str(port),
                                    "--workers", str(args.workers)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -93,6 +129,22 @@ def main() -> None:
                   f"{os.cpu_count()} CPUs")
             measure("client_credentials (RS256 access token)", args.requests,
                     args.concurrency, client_credentials)
+            chains = [first_refresh_token(issuer, web) for _ in range(args.concurrency)]
+            web_auth = (web["client_id"], web["client_secret"])
+
+            owner = threading.local()
+            free_chains = iter(range(args.concurrency))
+
+            def rotate() -> None:
+                if not hasattr(owner, "chain"):  # each pool thread rotates its own chain
+                    owner.chain = next(free_chains)
+                response = requests.post(issuer + "/token", auth=web_auth, timeout=10, data={
+                    "grant_type": "refresh_token", "refresh_token": chains[owner.chain]})
+                assert response.status_code == 200, response.text
+                chains[owner.chain] = response.json()["refresh_token"]
+
+            measure("refresh_token rotation (one chain per thread)", args.requests,
+                    args.concurrency, rotate)
             measure("discovery document", args.requests, args.concurrency,
                     lambda: session.get(issuer + "/.well-known/openid-configuration", timeout=10))
         finally:
