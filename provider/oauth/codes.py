@@ -61,7 +61,7 @@ def redeem_code(code: str, client: Client) -> AuthorizationCode | None:
         return None
     code_digest = digests.digest(code)
     now = clock.now()
-    claimed = db.session.execute(
+    claimed = db.session.scalar(
         db.update(AuthorizationCode)
         .where(
             AuthorizationCode.code_digest == code_digest,
@@ -70,10 +70,10 @@ def redeem_code(code: str, client: Client) -> AuthorizationCode | None:
             AuthorizationCode.expires_at > now,
         )
         .values(consumed_at=now)
-        .returning(AuthorizationCode.id)
-    ).scalar_one_or_none()
+        .returning(AuthorizationCode)
+    )
     if claimed is not None:
-        return db.session.get(AuthorizationCode, claimed, populate_existing=True)
+        return claimed
     _revoke_if_replayed(code_digest, client)
     return None
 

@@ -83,7 +83,7 @@ class RefreshTokenGrant(ClientScopePolicy, grants.RefreshTokenGrant):
         return redeem_refresh_token(refresh_token, self.request.client)
 
     def authenticate_user(self, grant: RefreshGrant) -> User | None:
-        return db.session.get(User, grant.family.user_id)
+        return grant.user  # checked enabled when the token was redeemed
 
     def revoke_old_credential(self, grant: RefreshGrant) -> None:
         """Nothing to do: ``redeem_refresh_token`` consumed the token atomically."""

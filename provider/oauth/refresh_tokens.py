@@ -49,6 +49,7 @@ class RefreshGrant:
 
     token: RefreshToken
     family: RefreshTokenFamily
+    user: User
     successor: str
     replay: bool
 
@@ -129,7 +130,7 @@ def redeem_refresh_token(presented: str, client: Client) -> RefreshGrant | None:
         return None
     digest = digests.digest(presented)
     now = clock.now()
-    claimed = db.session.execute(
+    token = db.session.scalar(
         db.update(RefreshToken)
         .where(
             RefreshToken.token_digest == digest,
@@ -138,15 +139,15 @@ def redeem_refresh_token(presented: str, client: Client) -> RefreshGrant | None:
             RefreshToken.expires_at > now,
         )
         .values(consumed_at=now)
-        .returning(RefreshToken.id)
-    ).scalar_one_or_none()
-    if claimed is not None:
-        token = db.session.get(RefreshToken, claimed, populate_existing=True)
+        .returning(RefreshToken)
+    )
+    if token is not None:
         family = db.session.get(RefreshTokenFamily, token.family_id)
-        if not _family_usable(family):
+        user = _usable_family_user(family)
+        if user is None:
             return None
-        return RefreshGrant(token=token, family=family, successor=successor_of(presented),
-                            replay=False)
+        return RefreshGrant(token=token, family=family, user=user,
+                            successor=successor_of(presented), replay=False)
     token = db.session.scalar(db.select(RefreshToken).where(
         RefreshToken.token_digest == digest, RefreshToken.client_id == client.client_id))
     if token is None or token.consumed_at is None:
@@ -172,11 +173,13 @@ def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
         and hmac.compare_digest(successor.token_digest, digests.digest(successor_value))
     )
     if in_grace:
-        if not _family_usable(family):
+        user = _usable_family_user(family)
+        if user is None:
             return None
         audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
                      family_id=family.id, seconds_since_rotation=since, outcome="grace")
-        return RefreshGrant(token=token, family=family, successor=successor_value, replay=True)
+        return RefreshGrant(token=token, family=family, user=user, successor=successor_value,
+                            replay=True)
     revoke_family(family, "refresh_token_reuse")
     audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
                  family_id=family.id, seconds_since_rotation=since, outcome="family_revoked")
@@ -184,11 +187,14 @@ def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
     return None
 
 
-def _family_usable(family: RefreshTokenFamily) -> bool:
-    """Whether the family may still mint tokens; ends it for good where it must end."""
+def _usable_family_user(family: RefreshTokenFamily) -> User | None:
+    """The family's user if the family may still mint tokens, else None.
+
+    Ends the family for good where it must end (disabled user, ended session).
+    """
     now = clock.now()
     if family.revoked_at is not None or family.expires_at <= now:
-        return False
+        return None
     reason = None
     user = db.session.get(User, family.user_id)
     if user is None or user.disabled:
@@ -196,10 +202,10 @@ def _family_usable(family: RefreshTokenFamily) -> bool:
     elif not family.offline and not _session_live(family.sid, now):
         reason = "session_ended"
     if reason is None:
-        return True
+        return user
     revoke_family(family, reason)
     db.session.commit()
-    return False
+    return None
 
 
 def _session_live(sid: str | None, now: int) -> bool:
