@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,14 +60,16 @@ class LiveProvider:
         return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()
 
 
-@pytest.fixture(scope="session")
-def live_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProvider]:
-    instance = tmp_path_factory.mktemp("live-instance")
+@contextmanager
+def launch_provider(instance: Path, extra_env: dict[str, str] | None = None
+                    ) -> Iterator[LiveProvider]:
+    """``provider init`` and ``provider serve`` (two workers) in ``instance``, with
+    ``extra_env`` on top of the usual environment; alice exists. Stopped on exit."""
     (instance / "config.py").write_text(CHEAP_CONFIG)
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PROVIDER_INSTANCE_PATH": str(instance), "PORT": str(port),
-           "PROVIDER_ISSUER": issuer}
+           "PROVIDER_ISSUER": issuer, **(extra_env or {})}
     init = subprocess.run([str(BIN / "provider"), "init"], env=env, capture_output=True,
                           text=True, timeout=120)
     assert init.returncode == 0, init.stderr
@@ -75,25 +78,42 @@ def live_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProv
         [str(BIN / "provider"), "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    provider = LiveProvider(issuer=issuer, instance=instance, env=env, process=process)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(issuer + "/.well-known/openid-configuration", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            pytest.fail("provider did not start:\n" + (instance / "server.log").read_text())
-        time.sleep(0.1)
-    provider.users["alice"] = provider.create_user(
-        "alice", "--email", "alice@example.com", "--name", "Alice Example",
-        "--role", "user", "--role", "admin")
-    yield provider
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        provider = LiveProvider(issuer=issuer, instance=instance, env=env, process=process)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(issuer + "/.well-known/openid-configuration", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("provider did not start:\n" + (instance / "server.log").read_text())
+            time.sleep(0.1)
+        provider.users["alice"] = provider.create_user(
+            "alice", "--email", "alice@example.com", "--name", "Alice Example",
+            "--role", "user", "--role", "admin")
+        yield provider
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProvider]:
+    with launch_provider(tmp_path_factory.mktemp("live-instance")) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def live_provider_no_grace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProvider]:
+    """Like ``live_provider``, but with the refresh-token grace window disabled."""
+    with launch_provider(tmp_path_factory.mktemp("live-instance-no-grace"),
+                         {"PROVIDER_REFRESH_GRACE_SECONDS": "0"}) as provider:
+        yield provider

@@ -1,8 +1,9 @@
 """Interoperability with a certified relying party: panva's ``openid-client``
 (npm, v6) runs discovery, the authorization code flow with PKCE (S256), the
-RFC 9207 ``iss`` check, ID token validation (nonce included) and UserInfo
-against ``provider serve``. ``tests/e2e/node/interop.mjs`` does the relying
-party's part with openid-client and plays the browser with plain fetch.
+RFC 9207 ``iss`` check, ID token validation (nonce included), UserInfo and
+two rotating refresh-token grants against ``provider serve``.
+``tests/e2e/node/interop.mjs`` does the relying party's part with openid-client
+and plays the browser with plain fetch.
 
 Needs ``node`` and ``npm`` on PATH: without them the tests skip, unless
 PROVIDER_REQUIRE_NODE=1 (as in CI), where they fail."""
@@ -122,6 +123,22 @@ def test_openid_client_code_flow(node, live_provider, auth_method):
     assert token["token_type"].lower() == "bearer"
     assert isinstance(token["expires_in"], int) and token["expires_in"] > 0
     assert "openid" in token["scope"].split()
+
+    # Two rotating refreshes by openid-client's refreshTokenGrant, each access token
+    # then used at UserInfo by openid-client.
+    assert token["has_refresh_token"] is True
+    refreshes = out["refreshes"]
+    assert len(refreshes) == 2
+    for refreshed in refreshes:
+        assert refreshed["has_refresh_token"] is True
+        assert refreshed["refresh_token_changed"] is True
+        assert refreshed["refresh_token_new"] is True
+        assert refreshed["access_token_changed"] is True
+        assert refreshed["token_type"].lower() == "bearer"
+        assert isinstance(refreshed["expires_in"], int) and refreshed["expires_in"] > 0
+        assert set(refreshed["scope"].split()) == set(token["scope"].split())
+        assert refreshed["userinfo"]["sub"] == claims["sub"]
+        assert refreshed["userinfo"]["email"] == "alice@example.com"
 
 
 TAMPERED = {

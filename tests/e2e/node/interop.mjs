@@ -9,10 +9,10 @@
 //   node interop.mjs --issuer URL --client-id ID --client-secret SECRET \
 //     --redirect-uri URI --password PASSWORD [--username alice]
 //     [--auth-method client_secret_basic|client_secret_post]
-//     [--tamper pkce|state|nonce|iss]
+//     [--tamper pkce|state|nonce|iss] [--refreshes N]
 // Every option can also come from the environment: OIDC_ISSUER, OIDC_CLIENT_ID,
 // OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, OIDC_PASSWORD, OIDC_USERNAME,
-// OIDC_AUTH_METHOD, OIDC_TAMPER (the command line wins).
+// OIDC_AUTH_METHOD, OIDC_TAMPER, OIDC_REFRESHES (the command line wins).
 //
 // Without --auth-method, openid-client's default client authentication is used
 // (client_secret_post when a secret is given). --tamper makes the relying party
@@ -21,6 +21,12 @@
 //   state  expect a different state than the one sent (openid-client rejects)
 //   nonce  expect a different nonce than the one sent (openid-client rejects)
 //   iss    alter the RFC 9207 `iss` in the authorization response (openid-client rejects)
+//
+// After the code flow the relying party refreshes N times in sequence (default 2;
+// 0 skips) with openid-client's refreshTokenGrant, each time presenting the refresh
+// token the previous response returned, and calls UserInfo with each refreshed
+// access token. The output reports, per refresh, the scope and whether the refresh
+// token changed; no token value is ever printed.
 //
 // On success prints one JSON object on stdout; on any error prints the error on
 // stderr and exits non-zero.
@@ -38,8 +44,9 @@ const OPTIONS = {
   'auth-method': 'OIDC_AUTH_METHOD',
   tamper: 'OIDC_TAMPER',
   scope: 'OIDC_SCOPE',
+  refreshes: 'OIDC_REFRESHES',
 };
-const DEFAULTS = { username: 'alice', scope: 'openid profile email' };
+const DEFAULTS = { username: 'alice', scope: 'openid profile email', refreshes: '2' };
 const REQUIRED = ['issuer', 'client-id', 'client-secret', 'redirect-uri', 'password'];
 const TAMPERS = ['pkce', 'state', 'nonce', 'iss'];
 const AUTH_METHODS = {
@@ -66,6 +73,10 @@ function settings() {
   if (result.tamper && !TAMPERS.includes(result.tamper)) {
     throw new Error(`--tamper must be one of ${TAMPERS.join(', ')}`);
   }
+  if (!/^[0-9]+$/.test(result.refreshes)) {
+    throw new Error('--refreshes must be a whole number');
+  }
+  result.refreshes = Number(result.refreshes);
   if (result['auth-method'] && !(result['auth-method'] in AUTH_METHODS)) {
     throw new Error(`--auth-method must be one of ${Object.keys(AUTH_METHODS).join(', ')}`);
   }
@@ -265,6 +276,34 @@ async function main() {
   if (!claims) throw new Error('the token response carried no ID token');
   const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 
+  // Rotation: each refresh presents the refresh token the previous response returned.
+  const refreshes = [];
+  const seenRefreshTokens = [tokens.refresh_token];
+  let refreshToken = tokens.refresh_token;
+  for (let i = 0; i < s.refreshes; i += 1) {
+    if (typeof refreshToken !== 'string') {
+      throw new Error(`no refresh token to present for refresh #${i + 1}`);
+    }
+    const refreshed = await client.refreshTokenGrant(config, refreshToken);
+    const next = refreshed.refresh_token;
+    const refreshedUserinfo = await client.fetchUserInfo(
+      config, refreshed.access_token, claims.sub,
+    );
+    refreshes.push({
+      scope: refreshed.scope ?? null,
+      token_type: refreshed.token_type,
+      expires_in: refreshed.expires_in ?? null,
+      has_refresh_token: typeof next === 'string',
+      refresh_token_changed: typeof next === 'string' && next !== refreshToken,
+      refresh_token_new: typeof next === 'string' && !seenRefreshTokens.includes(next),
+      access_token_changed: refreshed.access_token !== tokens.access_token,
+      has_id_token: typeof refreshed.id_token === 'string',
+      userinfo: refreshedUserinfo,
+    });
+    seenRefreshTokens.push(next);
+    refreshToken = next;
+  }
+
   const server = config.serverMetadata();
   process.stdout.write(`${JSON.stringify({
     openid_client: { auth_method: s['auth-method'] ?? 'default' },
@@ -288,6 +327,7 @@ async function main() {
       expires_in: tokens.expires_in ?? null,
       has_refresh_token: typeof tokens.refresh_token === 'string',
     },
+    refreshes,
   })}\n`);
 }
 

@@ -1,0 +1,301 @@
+"""Refresh tokens over real HTTP against ``provider serve`` (two gunicorn worker
+processes on one SQLite file): 50 concurrent refreshes with one token, with and
+without the grace window; rotation, scope narrowing and widening, another
+client's attempt, and ``provider families show``.
+
+The database is only ever read here (read-only connection), to find a client's
+family and to look at its rows."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import Counter
+from contextlib import closing
+
+import jwt
+import pytest
+import requests
+
+from tests.e2e.conftest import PASSWORD
+from tests.e2e.http_flow import HttpUserAgent, pkce_pair, query_of
+
+pytestmark = pytest.mark.e2e
+
+REDIRECT_URI = "http://127.0.0.1:9/cb"
+SCOPE = "openid profile email"
+RACERS = 50
+TIMEOUT = 60
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def new_client(provider, name: str = "refresher") -> dict:
+    client = provider.create_client("--name", name, "--redirect-uri", REDIRECT_URI)
+    assert "refresh_token" in client["grant_types"], client
+    return client
+
+
+def auth_of(client: dict) -> tuple[str, str]:
+    return client["client_id"], client["client_secret"]
+
+
+def obtain_tokens(provider, client: dict, scope: str = SCOPE) -> dict:
+    """The real code flow (login, consent, code exchange); the token response."""
+    verifier, challenge = pkce_pair()
+    params = {"response_type": "code", "client_id": client["client_id"],
+              "redirect_uri": REDIRECT_URI, "scope": scope, "state": "s1", "nonce": "n1",
+              "code_challenge": challenge, "code_challenge_method": "S256"}
+    response = HttpUserAgent(provider.issuer).authorize(params, "alice", PASSWORD)
+    assert response.status_code == 302, response.text
+    code = query_of(response.headers["Location"])["code"]
+    exchange = requests.post(
+        provider.issuer + "/token", auth=auth_of(client), timeout=TIMEOUT,
+        data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+              "redirect_uri": REDIRECT_URI})
+    assert exchange.status_code == 200, exchange.text
+    body = exchange.json()
+    assert isinstance(body.get("refresh_token"), str) and body["refresh_token"], body
+    return body
+
+
+def refresh(provider, client: dict, token: str, scope: str | None = None) -> requests.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": token}
+    if scope is not None:
+        data["scope"] = scope
+    return requests.post(provider.issuer + "/token", data=data, auth=auth_of(client),
+                         timeout=TIMEOUT)
+
+
+def assert_ok(response: requests.Response) -> dict:
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["access_token"] and body["refresh_token"], body
+    return body
+
+
+def assert_error(response: requests.Response, error: str) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error, response.text
+
+
+def userinfo_status(provider, access_token: str) -> int:
+    return requests.get(provider.issuer + "/userinfo", timeout=TIMEOUT,
+                        headers={"Authorization": "Bearer " + access_token}).status_code
+
+
+def access_scope(access_token: str) -> set[str]:
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    return set(claims["scope"].split())
+
+
+def query(provider, sql: str, *args) -> list[tuple]:
+    """Read-only look into the live provider's SQLite database."""
+    uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
+        return connection.execute(sql, args).fetchall()
+
+
+def family_of(provider, client: dict) -> str:
+    rows = query(provider, "SELECT id FROM refresh_token_families WHERE client_id = ?",
+                 client["client_id"])
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def children_per_parent(provider, family_id: str) -> Counter:
+    rows = query(provider, "SELECT parent_id FROM refresh_tokens WHERE family_id = ?",
+                 family_id)
+    return Counter(parent for (parent,) in rows if parent is not None)
+
+
+def reuse_outcomes(provider, family_id: str) -> Counter:
+    rows = query(provider, "SELECT details FROM audit_events "
+                 "WHERE event = 'refresh_token_reuse' AND family_id = ?", family_id)
+    return Counter(json.loads(details)["outcome"] for (details,) in rows)
+
+
+def race(provider, client: dict, token: str) -> list[requests.Response | BaseException]:
+    """RACERS simultaneous refreshes with one token, released by one barrier."""
+    barrier = threading.Barrier(RACERS)
+    results: list[requests.Response | BaseException] = [None] * RACERS  # type: ignore[list-item]
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=TIMEOUT)
+            results[index] = refresh(provider, client, token)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=2 * TIMEOUT)
+    errors = [r for r in results if not isinstance(r, requests.Response)]
+    assert not errors, errors
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+# --- concurrency -----------------------------------------------------------------------
+
+
+def test_concurrent_refresh_without_grace_has_one_winner_then_revokes(live_provider_no_grace):
+    provider = live_provider_no_grace
+    client = new_client(provider)
+    first = obtain_tokens(provider, client)
+    original = first["refresh_token"]
+
+    responses = race(provider, client, original)
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {200, 400}, statuses
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["error"] == "invalid_grant", response.text
+    winners = [assert_ok(r) for r in responses if r.status_code == 200]
+    successors = {body["refresh_token"] for body in winners}
+    assert original not in successors
+
+    family_id = family_of(provider, client)
+    # never a fork: no token has more than one child
+    assert all(n == 1 for n in children_per_parent(provider, family_id).values())
+    assert len(winners) <= 1, f"{len(winners)} of {RACERS} concurrent refreshes won: {statuses}"
+
+    # the repeats were theft without a grace window: the family is over
+    assert_error(refresh(provider, client, original), "invalid_grant")
+    works = [s for s in successors if refresh(provider, client, s).status_code == 200]
+    assert works == [], "a successor still works after its family was revoked"
+    for successor in successors:
+        assert_error(refresh(provider, client, successor), "invalid_grant")
+    for body in winners:
+        assert userinfo_status(provider, body["access_token"]) == 401
+    (revoked_reason,), = query(provider, "SELECT revoked_reason FROM refresh_token_families "
+                                         "WHERE id = ?", family_id)
+    assert revoked_reason == "refresh_token_reuse"
+    outcomes = reuse_outcomes(provider, family_id)
+    assert outcomes["grace"] == 0 and outcomes["family_revoked"] >= 1, outcomes
+
+
+def test_concurrent_refresh_within_grace_share_one_successor(live_provider):
+    client = new_client(live_provider)
+    original = obtain_tokens(live_provider, client)["refresh_token"]
+
+    responses = race(live_provider, client, original)
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: RACERS}, (statuses, [r.text for r in responses
+                                                   if r.status_code != 200][:3])
+    bodies = [assert_ok(r) for r in responses]
+    successors = {body["refresh_token"] for body in bodies}
+    assert len(successors) == 1, f"the family forked into {len(successors)} successors"
+    (successor,) = successors
+    assert successor != original
+    # a fresh access token each time, all of them working
+    assert len({body["access_token"] for body in bodies}) == RACERS
+    assert userinfo_status(live_provider, bodies[0]["access_token"]) == 200
+
+    family_id = family_of(live_provider, client)
+    assert list(children_per_parent(live_provider, family_id).values()) == [1]  # no fork
+    assert reuse_outcomes(live_provider, family_id) == {"grace": RACERS - 1}
+
+    # the successor works once and has its own successor
+    following = assert_ok(refresh(live_provider, client, successor))
+    newest = following["refresh_token"]
+    assert newest not in (original, successor)
+    assert userinfo_status(live_provider, following["access_token"]) == 200
+
+    # the original again, now that its successor was used: reuse, the family ends
+    assert_error(refresh(live_provider, client, original), "invalid_grant")
+    assert_error(refresh(live_provider, client, newest), "invalid_grant")
+    assert userinfo_status(live_provider, following["access_token"]) == 401
+    assert reuse_outcomes(live_provider, family_id) == {"grace": RACERS - 1,
+                                                       "family_revoked": 1}
+
+
+# --- sequential ------------------------------------------------------------------------
+
+
+def test_rotation_scope_and_other_clients(live_provider):
+    client = new_client(live_provider)
+    token = obtain_tokens(live_provider, client)["refresh_token"]
+    seen = [token]
+
+    for _ in range(3):
+        body = assert_ok(refresh(live_provider, client, token))
+        assert body["refresh_token"] not in seen
+        assert set(body["scope"].split()) == set(SCOPE.split())
+        assert userinfo_status(live_provider, body["access_token"]) == 200
+        token = body["refresh_token"]
+        seen.append(token)
+
+    # narrowing: this access token only, not the family
+    narrowed = assert_ok(refresh(live_provider, client, token, scope="openid"))
+    assert access_scope(narrowed["access_token"]) == {"openid"}
+    assert narrowed["scope"] == "openid"
+    token = narrowed["refresh_token"]
+    restored = assert_ok(refresh(live_provider, client, token, scope=SCOPE))
+    assert access_scope(restored["access_token"]) == set(SCOPE.split())
+    token = restored["refresh_token"]
+    unscoped = assert_ok(refresh(live_provider, client, token))
+    assert access_scope(unscoped["access_token"]) == set(SCOPE.split())
+    token = unscoped["refresh_token"]
+
+    # widening, or an unknown scope, is refused without burning the token
+    for wider in (SCOPE + " offline_access", "openid no-such-scope"):
+        assert_error(refresh(live_provider, client, token, scope=wider), "invalid_scope")
+        body = assert_ok(refresh(live_provider, client, token))
+        token = body["refresh_token"]
+
+    # another client cannot use it, and its attempt does not end the family
+    other = new_client(live_provider, "other")
+    assert_error(refresh(live_provider, other, token), "invalid_grant")
+    body = assert_ok(refresh(live_provider, client, token))
+    assert userinfo_status(live_provider, body["access_token"]) == 200
+    family_id = family_of(live_provider, client)
+    assert reuse_outcomes(live_provider, family_id) == {}
+    (revoked_at,), = query(live_provider, "SELECT revoked_at FROM refresh_token_families "
+                                          "WHERE id = ?", family_id)
+    assert revoked_at is None
+
+
+def test_families_show_prints_lineage_without_tokens(live_provider):
+    client = new_client(live_provider)
+    first = obtain_tokens(live_provider, client)
+    values = [first["refresh_token"], first["access_token"], first["id_token"]]
+    token = first["refresh_token"]
+    for _ in range(3):
+        body = assert_ok(refresh(live_provider, client, token))
+        token = body["refresh_token"]
+        values += [token, body["access_token"]]
+    family_id = family_of(live_provider, client)
+
+    result = live_provider.cli("families", "show", family_id)
+    assert result.returncode == 0, result.stderr
+    lineage = json.loads(result.stdout)
+    assert lineage["family_id"] == family_id
+    assert lineage["client_id"] == client["client_id"]
+    assert lineage["user_id"]
+    assert set(lineage["scope"].split()) == set(SCOPE.split())
+    assert lineage["revoked_at"] is None
+
+    tokens = lineage["tokens"]
+    assert len(tokens) == 4
+    ids = [t["id"] for t in tokens]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert tokens[0]["parent_id"] is None
+    assert [t["parent_id"] for t in tokens[1:]] == ids[:-1]
+    assert all(t["used_at"] is not None for t in tokens[:-1])
+    assert tokens[-1]["used_at"] is None
+    assert all(t["issued_at"] <= t["expires_at"] for t in tokens)
+
+    digests = [d for (d,) in query(live_provider, "SELECT token_digest FROM refresh_tokens "
+                                                  "WHERE family_id = ?", family_id)]
+    assert len(digests) == 4
+    for secret in values + digests:
+        assert secret not in result.stdout and secret not in result.stderr
+
+    unknown = live_provider.cli("families", "show", "0" * 32)
+    assert unknown.returncode != 0
