@@ -107,7 +107,8 @@ def launch_provider(instance: Path, extra_env: dict[str, str] | None = None
 
 @pytest.fixture(scope="session")
 def live_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveProvider]:
-    with launch_provider(tmp_path_factory.mktemp("live-instance")) as provider:
+    with launch_provider(tmp_path_factory.mktemp("live-instance"),
+                         {"PROVIDER_REFRESH_GRACE_SECONDS": "10"}) as provider:
         yield provider
 
 
