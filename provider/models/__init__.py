@@ -6,6 +6,7 @@ from .client import Client
 from .consent import Consent
 from .denied_token import DeniedAccessToken
 from .interaction import Interaction
+from .lease import Lease
 from .login_session import LoginSession
 from .refresh_token import IssuedAccessToken, RefreshToken, RefreshTokenFamily
 from .signing_key import SigningKey
@@ -19,6 +20,7 @@ __all__ = [
     "DeniedAccessToken",
     "Interaction",
     "IssuedAccessToken",
+    "Lease",
     "LoginSession",
     "RefreshToken",
     "RefreshTokenFamily",
