@@ -12,6 +12,9 @@ from .accounts.csrf import csrf_token
 from .database import MIGRATIONS, configure_engine
 from .errors import register_error_handlers
 from .extensions import db, migrate
+from .keys.encryption import KeyDecryptionError
+from .keys.lifecycle import check_keys_open
+from .models import SigningKey
 from .oauth.server import init_authorization_server
 from .views import account, authorize, discovery, token, userinfo
 
@@ -37,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():
         configure_engine(app)
+        if app.config["PROVIDER_KEK"] is not None:
+            _check_key_encryption_key()
     init_authorization_server(app)
 
     for module in (discovery, authorize, token, userinfo, account):
@@ -44,6 +49,16 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
     app.jinja_env.globals["csrf_token"] = csrf_token
     register_error_handlers(app)
     return app
+
+
+def _check_key_encryption_key() -> None:
+    """A wrong KEK is a clear start-up error, never a silent new key."""
+    if not db.inspect(db.engine).has_table(SigningKey.__tablename__):
+        return  # `provider init` has not created the schema yet
+    try:
+        check_keys_open()
+    except KeyDecryptionError as exc:
+        raise provider_config.ConfigurationError(str(exc)) from None
 
 
 def _load_secrets(app: Flask, instance: Path, allow_uninitialised: bool) -> None:
@@ -57,3 +72,4 @@ def _load_secrets(app: Flask, instance: Path, allow_uninitialised: bool) -> None
         return
     app.config["SECRET_KEY"] = secrets.secret_key
     app.config["PROVIDER_KEK"] = secrets.key_encryption_key
+    app.config["PROVIDER_PREVIOUS_KEKS"] = secrets.previous_key_encryption_keys

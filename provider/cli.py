@@ -59,9 +59,19 @@ def init(seed_demo: bool) -> None:
     """Create or upgrade the schema, instance secrets and signing keys (idempotent)."""
     from . import management
 
-    created = provider_config.create_instance_secrets(provider_config.instance_path())
+    instance = provider_config.instance_path()
+    created = provider_config.create_instance_secrets(instance, (provider_config.SECRET_KEY_FILE,))
+    if provider_config.read_instance_secrets(_app(allow_uninitialised=True).config,
+                                             instance) is None:
+        with _app(allow_uninitialised=True).app_context():
+            if management.stored_key_count():
+                raise management.ManagementError(
+                    "signing keys exist but the key-encryption key is missing: restore "
+                    f"{instance / provider_config.KEK_FILE} or set PROVIDER_KEY_ENCRYPTION_KEY; "
+                    "a new one would not open them")
+        created += provider_config.create_instance_secrets(instance, (provider_config.KEK_FILE,))
     for name in created:
-        click.echo(f"created {provider_config.instance_path() / name} (mode 0600)")
+        click.echo(f"created {instance / name} (mode 0600)")
     app = _app()
     with app.app_context():
         for line in management.initialise(seed_demo=seed_demo):
@@ -162,6 +172,7 @@ def clients() -> None:
 @click.option("--auth-method")
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--trusted", is_flag=True, help="First-party client: consent is skipped.")
+@click.option("--id-token-alg", help="id_token_signed_response_alg (default RS256).")
 @handles_errors
 def clients_create(**options: Any) -> None:
     """Register a client; prints its client_id (and client_secret, once)."""
@@ -215,7 +226,43 @@ def families_show(family_id: str) -> None:
 
 @main.group()
 def keys() -> None:
-    """Inspect signing keys."""
+    """Inspect and rotate signing keys."""
+
+
+@keys.command("rotate")
+@click.option("--force", is_flag=True, help="Promote next keys even if published too briefly; "
+              "relying parties with a cached JWKS then reject the new tokens until it expires.")
+@handles_errors
+def keys_rotate(force: bool) -> None:
+    """Promote each next key once published longer than the JWKS max-age."""
+    from . import management
+
+    with _app().app_context():
+        for line in management.rotate_keys(force):
+            click.echo(line)
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@handles_errors
+def keys_revoke(kid: str) -> None:
+    """Emergency: remove a key from the JWKS at once (its tokens stop verifying)."""
+    from . import management
+
+    with _app().app_context():
+        for line in management.revoke_signing_key(kid):
+            click.echo(line)
+
+
+@keys.command("rewrap")
+@handles_errors
+def keys_rewrap() -> None:
+    """Re-encrypt every stored private key under the current key-encryption key."""
+    from . import management
+
+    with _app().app_context():
+        count = management.rewrap_signing_keys()
+    click.echo(f"re-encrypted {count} signing keys under the current key-encryption key")
 
 
 @keys.command("list")

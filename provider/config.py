@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_INTERACTION_TTL": 600,
     "PROVIDER_SESSION_TTL": 8 * 3600,
     "PROVIDER_KEY_CACHE_SECONDS": 10,
+    # every algorithm with an active key; an operator may switch any off
+    "PROVIDER_SIGNING_ALGORITHMS": ["RS256", "PS256", "ES256", "EdDSA"],
+    "PROVIDER_ACCESS_TOKEN_ALG": "RS256",
+    "PROVIDER_KEY_ROTATION_INTERVAL": 0,  # seconds between automatic rotations; 0 = off
+    "PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS": [],  # still decrypt, never encrypt
     "PROVIDER_DISCOVERY_MAX_AGE": 300,
     # argon2id parameters; tests lower them, production keeps argon2-cffi's defaults
     "PROVIDER_PASSWORD_TIME_COST": 3,
@@ -72,6 +77,10 @@ ENVIRONMENT: dict[str, type] = {
     "PROVIDER_ACCESS_TOKEN_TTL": int,
     "PROVIDER_ID_TOKEN_TTL": int,
     "PROVIDER_CODE_TTL": int,
+    "PROVIDER_SIGNING_ALGORITHMS": list,
+    "PROVIDER_ACCESS_TOKEN_ALG": str,
+    "PROVIDER_KEY_ROTATION_INTERVAL": int,
+    "PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS": list,
 }
 
 KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
@@ -111,7 +120,7 @@ def _read_environment() -> dict[str, Any]:
         if raw is None or raw == "":
             continue
         try:
-            values[name] = kind(raw)
+            values[name] = raw.replace(",", " ").split() if kind is list else kind(raw)
         except ValueError:
             raise ConfigurationError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
     return values
@@ -133,6 +142,7 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
             f"not {config['PROVIDER_REQUIRE_PKCE']!r}"
         )
     _validate_issuer(config["PROVIDER_ISSUER"])
+    _validate_algorithms(config)
     for name in ("PROVIDER_REFRESH_GRACE_SECONDS", "PROVIDER_REFRESH_IDLE_TTL",
                  "PROVIDER_REFRESH_ABSOLUTE_TTL"):
         if not isinstance(config[name], int) or config[name] < 0:
@@ -140,6 +150,23 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
     issuer_is_https = config["PROVIDER_ISSUER"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = issuer_is_https
     config["PREFERRED_URL_SCHEME"] = "https" if issuer_is_https else "http"
+
+
+ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+
+
+def _validate_algorithms(config: dict[str, Any]) -> None:
+    enabled = list(config["PROVIDER_SIGNING_ALGORITHMS"])
+    unknown = [alg for alg in enabled if alg not in ALGORITHMS]
+    if unknown or not enabled:
+        raise ConfigurationError(
+            f"PROVIDER_SIGNING_ALGORITHMS must name some of {', '.join(ALGORITHMS)}")
+    if "RS256" not in enabled:
+        raise ConfigurationError("RS256 cannot be switched off: OpenID Connect requires it")
+    if config["PROVIDER_ACCESS_TOKEN_ALG"] not in enabled:
+        raise ConfigurationError("PROVIDER_ACCESS_TOKEN_ALG must be one of the signing algorithms")
+    if int(config["PROVIDER_KEY_ROTATION_INTERVAL"]) < 0:
+        raise ConfigurationError("PROVIDER_KEY_ROTATION_INTERVAL must be >= 0 seconds")
 
 
 def _validate_port(port: Any) -> None:
@@ -178,9 +205,11 @@ def is_loopback_host(host: str | None) -> bool:
 class InstanceSecrets:
     secret_key: str
     key_encryption_key: bytes
+    previous_key_encryption_keys: tuple[bytes, ...] = ()
 
 
-def create_instance_secrets(instance: Path) -> list[str]:
+def create_instance_secrets(instance: Path,
+                            names: tuple[str, ...] = (SECRET_KEY_FILE, KEK_FILE)) -> list[str]:
     """Create the secret key and key-encryption key files (0600) if absent.
 
     Returns the names of the files created. Creation is exclusive, so two
@@ -188,7 +217,7 @@ def create_instance_secrets(instance: Path) -> list[str]:
     """
     instance.mkdir(parents=True, exist_ok=True)
     created = []
-    for name in (SECRET_KEY_FILE, KEK_FILE):
+    for name in names:
         value = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         try:
             fd = os.open(instance / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -206,7 +235,10 @@ def read_instance_secrets(config: dict[str, Any], instance: Path) -> InstanceSec
     kek_text = config.get("PROVIDER_KEY_ENCRYPTION_KEY") or _read_secret_file(instance / KEK_FILE)
     if not secret_key or not kek_text:
         return None
-    return InstanceSecrets(secret_key=secret_key, key_encryption_key=decode_kek(kek_text))
+    listed = config.get("PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS", ())
+    previous = tuple(decode_kek(text) for text in listed)
+    return InstanceSecrets(secret_key=secret_key, key_encryption_key=decode_kek(kek_text),
+                           previous_key_encryption_keys=previous)
 
 
 def decode_kek(text: str) -> bytes:

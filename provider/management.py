@@ -21,8 +21,13 @@ from .accounts.passwords import hash_password
 from .config import Finding, is_loopback_host, unsafe_settings
 from .database import MIGRATIONS
 from .extensions import db
-from .keys import ensure_signing_keys
-from .keys.keyset import invalidate_key_ring
+from .keys.lifecycle import (
+    KeyLifecycleError,
+    ensure_signing_keys,
+    revoke_key,
+    rewrap_keys,
+    rotate,
+)
 from .models import Client, RefreshToken, RefreshTokenFamily, SigningKey, User
 from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
 from .oauth.refresh_tokens import revoke_families
@@ -46,9 +51,8 @@ def initialise(seed_demo: bool = False) -> list[str]:
     lines = []
     flask_migrate.upgrade(directory=str(MIGRATIONS))
     lines.append(f"database ready: {_safe_url(current_app.config['DATABASE_URL'])}")
-    created = ensure_signing_keys(current_app.config["PROVIDER_KEK"])
+    created = ensure_signing_keys()
     db.session.commit()
-    invalidate_key_ring()
     for key in created:
         lines.append(f"created signing key {key.kid} ({key.alg})")
     if seed_demo:
@@ -135,7 +139,7 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
                   scope: str = "openid profile email offline_access",
                   grant_types: tuple[str, ...] = (), auth_method: str | None = None,
                   post_logout_redirect_uris: tuple[str, ...] = (),
-                  trusted: bool = False) -> dict:
+                  trusted: bool = False, id_token_alg: str | None = None) -> dict:
     name = name.strip()
     if not name or len(name) > 200:
         raise ManagementError("client name must be 1-200 characters")
@@ -152,6 +156,10 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
         raise ManagementError(f"auth method must be one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}")
     if public and "client_credentials" in grants:
         raise ManagementError("client_credentials needs a confidential client")
+    id_token_alg = id_token_alg or "RS256"
+    if id_token_alg not in current_app.config["PROVIDER_SIGNING_ALGORITHMS"]:
+        raise ManagementError(f"ID-token algorithm must be one of "
+                              f"{', '.join(current_app.config['PROVIDER_SIGNING_ALGORITHMS'])}")
     scopes = scope.split()
     bad = [s for s in scopes if not SCOPE_TOKEN.match(s)]
     if bad:
@@ -164,12 +172,13 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
         redirect_uris=list(dict.fromkeys(redirect_uris)),
         post_logout_redirect_uris=list(dict.fromkeys(post_logout_redirect_uris)),
         grant_types=grants, allowed_scope=" ".join(dict.fromkeys(scopes)), trusted=trusted,
+        id_token_signed_response_alg=id_token_alg,
     )
     db.session.add(client)
     db.session.commit()
     created = {"client_id": client_id, "name": name, "token_endpoint_auth_method": method,
                "redirect_uris": client.redirect_uris, "grant_types": grants,
-               "scope": client.allowed_scope}
+               "scope": client.allowed_scope, "id_token_signed_response_alg": id_token_alg}
     if secret:
         created["client_secret"] = secret
     return created
@@ -225,6 +234,34 @@ def family_lineage(family_id: str) -> dict:
 
 
 # --- keys ----------------------------------------------------------------------------
+
+
+def stored_key_count() -> int:
+    """Signing keys in the database; 0 before the schema exists."""
+    if not db.inspect(db.engine).has_table(SigningKey.__tablename__):
+        return 0
+    return db.session.scalar(db.select(db.func.count()).select_from(SigningKey)) or 0
+
+
+def rotate_keys(force: bool) -> list[str]:
+    report = rotate(force=force)
+    db.session.commit()
+    return report.lines
+
+
+def revoke_signing_key(kid: str) -> list[str]:
+    try:
+        lines = revoke_key(kid)
+    except KeyLifecycleError as exc:
+        raise ManagementError(str(exc)) from None
+    db.session.commit()
+    return lines
+
+
+def rewrap_signing_keys() -> int:
+    count = rewrap_keys()
+    db.session.commit()
+    return count
 
 
 def list_keys() -> list[dict]:

@@ -1,10 +1,11 @@
-"""Signing keys: generation, encryption at rest, the cached key set, JWKS."""
+"""Signing keys: generation, encryption at rest, the cached key ring, JWKS,
+and the lifecycle (next, active, retired) with rotation."""
 
 from .keyset import (
     SUPPORTED_ALGORITHMS,
     KeyRing,
     create_signing_key,
-    ensure_signing_keys,
+    key_encryption_keys,
     key_ring,
     public_jwks,
 )
@@ -13,7 +14,7 @@ __all__ = [
     "SUPPORTED_ALGORITHMS",
     "KeyRing",
     "create_signing_key",
-    "ensure_signing_keys",
+    "key_encryption_keys",
     "key_ring",
     "public_jwks",
 ]

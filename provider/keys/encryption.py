@@ -7,6 +7,7 @@ row fails to decrypt instead of silently signing under the wrong ``kid``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,11 +24,16 @@ def encrypt_private_key(kek: bytes, kid: str, plaintext: bytes) -> bytes:
     return nonce + AESGCM(kek).encrypt(nonce, plaintext, kid.encode())
 
 
-def decrypt_private_key(kek: bytes, kid: str, blob: bytes) -> bytes:
+def decrypt_private_key(keks: Sequence[bytes], kid: str, blob: bytes) -> bytes:
+    """Open ``blob`` with the current KEK or, during a KEK rotation, a previous one."""
     nonce, ciphertext = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
-    try:
-        return AESGCM(kek).decrypt(nonce, ciphertext, kid.encode())
-    except InvalidTag:
-        raise KeyDecryptionError(
-            f"signing key {kid} cannot be decrypted with the configured key-encryption key"
-        ) from None
+    for kek in keks:
+        try:
+            return AESGCM(kek).decrypt(nonce, ciphertext, kid.encode())
+        except InvalidTag:
+            continue
+    raise KeyDecryptionError(
+        f"signing key {kid} cannot be decrypted with the configured key-encryption key"
+        + (" or any previous one" if len(keks) > 1 else "")
+        + ": restore the key-encryption key the keys were stored with"
+    )

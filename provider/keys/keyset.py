@@ -21,7 +21,7 @@ from ..models import SigningKey
 from ..models.signing_key import ACTIVE, NEXT, RETIRED
 from .encryption import decrypt_private_key, encrypt_private_key
 
-SUPPORTED_ALGORITHMS = ("RS256",)
+SUPPORTED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 _GENERATORS = {
     "RS256": lambda: RSAKey.generate_key(2048, private=True),
     "PS256": lambda: RSAKey.generate_key(2048, private=True),
@@ -51,16 +51,10 @@ def create_signing_key(kek: bytes, alg: str = "RS256", state: str = ACTIVE) -> S
     return row
 
 
-def ensure_signing_keys(kek: bytes) -> list[SigningKey]:
-    """Create an active key for each supported algorithm that has none."""
-    created = []
-    for alg in SUPPORTED_ALGORITHMS:
-        exists = db.session.scalar(
-            db.select(SigningKey.kid).where(SigningKey.alg == alg, SigningKey.state == ACTIVE)
-        )
-        if not exists:
-            created.append(create_signing_key(kek, alg))
-    return created
+def key_encryption_keys() -> tuple[bytes, ...]:
+    """The current KEK first, then any previous ones still listed in configuration."""
+    config = current_app.config
+    return (config["PROVIDER_KEK"], *config.get("PROVIDER_PREVIOUS_KEKS", ()))
 
 
 @dataclass(frozen=True)
@@ -111,20 +105,21 @@ class _KeyRingCache:
         ).all()
         fingerprint = tuple((row.kid, row.state) for row in rows)
         if self._ring is None or fingerprint != self._fingerprint:
-            self._ring = _parse(rows, current_app.config["PROVIDER_KEK"])
+            self._ring = _parse(rows, key_encryption_keys(),
+                                set(current_app.config["PROVIDER_SIGNING_ALGORITHMS"]))
             self._fingerprint = fingerprint
         self._loaded_at = clock.now()
 
 
-def _parse(rows: list[SigningKey], kek: bytes) -> KeyRing:
+def _parse(rows: list[SigningKey], keks: tuple[bytes, ...], enabled: set[str]) -> KeyRing:
     signing = {}
     public = []
     for row in rows:
         if PRIVATE_MEMBERS & row.public_jwk.keys():
             raise RuntimeError(f"signing key {row.kid}: private members in its public JWK")
         public.append(dict(row.public_jwk))
-        if row.state == ACTIVE and row.alg not in signing:
-            blob = decrypt_private_key(kek, row.kid, row.private_jwk_encrypted)
+        if row.state == ACTIVE and row.alg in enabled and row.alg not in signing:
+            blob = decrypt_private_key(keks, row.kid, row.private_jwk_encrypted)
             signing[row.alg] = _import(json.loads(blob))
     jwks = {"keys": public}
     return KeyRing(signing=signing, verification=KeySet.import_key_set(jwks), public_jwks=jwks)

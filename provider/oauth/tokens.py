@@ -77,7 +77,7 @@ def issue_tokens(
         claims["auth_time"] = login.auth_time
         if login.sid:
             claims["sid"] = login.sid
-    access_token = sign_jwt(claims, typ="at+jwt")
+    access_token = sign_jwt(claims, typ="at+jwt", alg=config["PROVIDER_ACCESS_TOKEN_ALG"])
     response = {
         "access_token": access_token,
         "token_type": "Bearer",

@@ -110,7 +110,25 @@ def test_init_creates_a_fresh_instance_once(tmp_path, monkeypatch):
     assert second.exit_code == 0, (second.output, second.stderr)
     assert "created" not in second.stdout
     keys = CliRunner().invoke(main, ["keys", "list"], env=env)
-    assert len(keys.stdout.strip().splitlines()) == 1
+    listed = [json.loads(line) for line in keys.stdout.strip().splitlines()]
+    # every algorithm signs from the start and already has its successor published
+    assert sorted((k["alg"], k["state"]) for k in listed) == sorted(
+        (alg, state) for alg in ("RS256", "PS256", "ES256", "EdDSA")
+        for state in ("active", "next"))
+
+
+def test_init_refuses_to_replace_a_lost_key_encryption_key(tmp_path, monkeypatch):
+    for name in provider_config.ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "config.py").write_text(CHEAP_CONFIG)
+    env = {"PROVIDER_INSTANCE_PATH": str(fresh)}
+    assert CliRunner().invoke(main, ["init"], env=env).exit_code == 0
+    (fresh / provider_config.KEK_FILE).unlink()
+    again = CliRunner().invoke(main, ["init"], env=env)
+    assert "key-encryption key is missing" in failed(again)
+    assert not (fresh / provider_config.KEK_FILE).exists()
 
 
 def test_commands_refuse_an_uninitialised_instance(tmp_path, monkeypatch):
@@ -293,16 +311,16 @@ def test_clients_disable(app, client, cli):
 
 def test_keys_list_shows_no_private_material(app, cli):
     result = ok(cli("keys", "list"))
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1
-    key = json.loads(lines[0])
-    assert key["alg"] == "RS256" and key["state"] == "active"
-    assert set(key) == {"kid", "alg", "state", "created_at", "activated_at", "retired_at"}
+    listed = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(listed) == 8  # an active and a next key for each of the four algorithms
+    for key in listed:
+        assert set(key) == {"kid", "alg", "state", "created_at", "activated_at", "retired_at"}
     assert '"d"' not in result.stdout
     for member in ("\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "PRIVATE KEY"):
         assert member not in result.stdout
     with app.app_context():
-        assert db.session.scalar(db.select(SigningKey.kid)) == key["kid"]
+        stored = set(db.session.scalars(db.select(SigningKey.kid)))
+    assert stored == {key["kid"] for key in listed}
 
 
 # --- check --------------------------------------------------------------------------
