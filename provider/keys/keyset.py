@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from dataclasses import dataclass
 
 from flask import current_app
@@ -22,6 +23,10 @@ from ..models.signing_key import ACTIVE, NEXT, RETIRED
 from .encryption import decrypt_private_key, encrypt_private_key
 
 SUPPORTED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+# Ed25519 keys sign as "EdDSA" (RFC 8037), the name relying parties recognise today;
+# joserfc warns on every use because RFC 9864 prefers "Ed25519". That is a naming
+# preference, not a weakness, so the warning is silenced rather than logged per token.
+warnings.filterwarnings("ignore", message="EdDSA is deprecated via RFC 9864")
 _GENERATORS = {
     "RS256": lambda: RSAKey.generate_key(2048, private=True),
     "PS256": lambda: RSAKey.generate_key(2048, private=True),

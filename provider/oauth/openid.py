@@ -27,7 +27,10 @@ class IdTokenExtension(OpenIDCode):
         return key_ring().signing_key(self.get_client_algorithm(client))
 
     def get_client_algorithm(self, client: Client) -> str:
-        return client.id_token_signed_response_alg or "RS256"
+        """The client's registered algorithm while it has an active key, else RS256
+        (an operator may switch an algorithm off after clients registered it)."""
+        alg = client.id_token_signed_response_alg or "RS256"
+        return alg if alg in key_ring().algorithms else "RS256"
 
     def get_encode_header(self, client: Client) -> dict:
         alg = self.get_client_algorithm(client)
