@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_SIGNING_ALGORITHMS": ["RS256", "PS256", "ES256", "EdDSA"],
     "PROVIDER_ACCESS_TOKEN_ALG": "RS256",
     "PROVIDER_KEY_ROTATION_INTERVAL": 0,  # seconds between automatic rotations; 0 = off
+    "PROVIDER_JOBS_TICK_SECONDS": 15,  # how often each worker looks for due background jobs
     "PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS": [],  # still decrypt, never encrypt
     "PROVIDER_DISCOVERY_MAX_AGE": 300,
     # argon2id parameters; tests lower them, production keeps argon2-cffi's defaults
@@ -303,6 +304,15 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
     if int(config["PROVIDER_CODE_TTL"]) > 600:
         add("error" if https else "warning", "PROVIDER_CODE_TTL",
             "authorization codes must be short-lived (RFC 6749 §4.1.2: at most 10 minutes)")
+    rotation = int(config["PROVIDER_KEY_ROTATION_INTERVAL"])
+    delay = int(config["PROVIDER_DISCOVERY_MAX_AGE"]) + int(config["PROVIDER_KEY_CACHE_SECONDS"])
+    if 0 < rotation <= delay:
+        add("error", "PROVIDER_KEY_ROTATION_INTERVAL",
+            f"must exceed the JWKS max-age plus the key cache ({delay} s), or no next key "
+            "is ever published long enough to be promoted")
+    elif not rotation:
+        add("warning", "PROVIDER_KEY_ROTATION_INTERVAL",
+            "automatic signing-key rotation is off; rotate with `provider keys rotate`")
     if int(config["PROVIDER_REFRESH_GRACE_SECONDS"]) > 60:
         add("warning", "PROVIDER_REFRESH_GRACE_SECONDS",
             "a long grace window lets a stolen refresh token be replayed unnoticed for longer")

@@ -70,6 +70,18 @@ def begin_write() -> None:
     db.session.connection(execution_options={IMMEDIATE: True})
 
 
+def writing(func: F) -> F:
+    """Start ``func``'s transaction as a writer; for operations that read, then write,
+    then commit themselves (operator commands, background jobs)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        begin_write()
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """One writing transaction: committed on success, rolled back on any error."""

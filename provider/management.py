@@ -19,7 +19,7 @@ from flask import Flask, current_app
 from . import clock, digests
 from .accounts.passwords import hash_password
 from .config import Finding, is_loopback_host, unsafe_settings
-from .database import MIGRATIONS
+from .database import MIGRATIONS, begin_write, writing
 from .extensions import db
 from .keys.lifecycle import (
     KeyLifecycleError,
@@ -51,6 +51,7 @@ def initialise(seed_demo: bool = False) -> list[str]:
     lines = []
     flask_migrate.upgrade(directory=str(MIGRATIONS))
     lines.append(f"database ready: {_safe_url(current_app.config['DATABASE_URL'])}")
+    begin_write()
     created = ensure_signing_keys()
     db.session.commit()
     for key in created:
@@ -84,6 +85,7 @@ def check(app: Flask) -> list[Finding]:
 # --- users ---------------------------------------------------------------------------
 
 
+@writing
 def create_user(username: str, password: str, *, email: str | None = None,
                 name: str | None = None, roles: list[str] | None = None) -> User:
     if not USERNAME.match(username):
@@ -106,6 +108,7 @@ def create_user(username: str, password: str, *, email: str | None = None,
     return user
 
 
+@writing
 def set_user_disabled(username: str, disabled: bool) -> None:
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
@@ -135,6 +138,7 @@ def validate_redirect_uri(uri: str) -> None:
         )
 
 
+@writing
 def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = False,
                   scope: str = "openid profile email offline_access",
                   grant_types: tuple[str, ...] = (), auth_method: str | None = None,
@@ -199,6 +203,7 @@ def _client(client_id: str) -> Client:
     return client
 
 
+@writing
 def rotate_client_secret(client_id: str) -> str:
     client = _client(client_id)
     if client.is_public:
@@ -210,6 +215,7 @@ def rotate_client_secret(client_id: str) -> str:
     return secret
 
 
+@writing
 def disable_client(client_id: str) -> None:
     _client(client_id).disabled = True
     revoke_families("client_disabled", client_id=client_id)
@@ -243,12 +249,14 @@ def stored_key_count() -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(SigningKey)) or 0
 
 
+@writing
 def rotate_keys(force: bool) -> list[str]:
     report = rotate(force=force)
     db.session.commit()
     return report.lines
 
 
+@writing
 def revoke_signing_key(kid: str) -> list[str]:
     try:
         lines = revoke_key(kid)
@@ -258,6 +266,7 @@ def revoke_signing_key(kid: str) -> list[str]:
     return lines
 
 
+@writing
 def rewrap_signing_keys() -> int:
     count = rewrap_keys()
     db.session.commit()
@@ -273,6 +282,7 @@ def list_keys() -> list[dict]:
 # --- demo ----------------------------------------------------------------------------
 
 
+@writing
 def seed_demo_data() -> list[str]:
     """A demo user and two demo clients, into an empty database, never under https."""
     issuer = current_app.config["PROVIDER_ISSUER"]

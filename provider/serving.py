@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from .jobs import start_scheduler
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, app: Flask, options: dict) -> None:
@@ -20,6 +22,13 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
+def _start_jobs(worker) -> None:
+    """gunicorn post_worker_init hook: each worker runs the scheduler; leases make
+    every job run in one process at a time."""
+    app = worker.app.wsgi()
+    start_scheduler(app, tick_seconds=float(app.config["PROVIDER_JOBS_TICK_SECONDS"]))
+
+
 def serve(app: Flask, host: str, port: int, workers: int) -> None:
     options = {
         "bind": f"{host}:{port}",
@@ -31,5 +40,6 @@ def serve(app: Flask, host: str, port: int, workers: int) -> None:
         "errorlog": "-",
         "limit_request_line": 8190,
         "forwarded_allow_ips": "127.0.0.1",
+        "post_worker_init": _start_jobs,
     }
     _Gunicorn(app, options).run()

@@ -61,11 +61,12 @@ class LiveProvider:
 
 
 @contextmanager
-def launch_provider(instance: Path, extra_env: dict[str, str] | None = None
-                    ) -> Iterator[LiveProvider]:
+def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
+                    extra_config: str = "") -> Iterator[LiveProvider]:
     """``provider init`` and ``provider serve`` (two workers) in ``instance``, with
-    ``extra_env`` on top of the usual environment; alice exists. Stopped on exit."""
-    (instance / "config.py").write_text(CHEAP_CONFIG)
+    ``extra_env`` on top of the usual environment and ``extra_config`` appended to
+    ``instance/config.py``; alice exists. Stopped on exit."""
+    (instance / "config.py").write_text(CHEAP_CONFIG + extra_config)
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PROVIDER_INSTANCE_PATH": str(instance), "PORT": str(port),

@@ -22,7 +22,7 @@ from tests.conftest import CHEAP_HASHING
 
 STRONG_SECRET = "s" * 48
 PRODUCTION = {"PROVIDER_PASSWORD_MEMORY_COST": 19456, "PROVIDER_REQUIRE_PKCE": "all",
-              "SECRET_KEY": STRONG_SECRET}
+              "SECRET_KEY": STRONG_SECRET, "PROVIDER_KEY_ROTATION_INTERVAL": 90 * 24 * 3600}
 
 
 @pytest.fixture(autouse=True)
@@ -371,3 +371,20 @@ def test_create_app_reports_invalid_configuration(instance, monkeypatch):
     monkeypatch.setenv("PROVIDER_REQUIRE_PKCE", "maybe")
     with pytest.raises(ConfigurationError, match="PROVIDER_REQUIRE_PKCE"):
         provider.create_app({"PROVIDER_INSTANCE_PATH": str(instance)})
+
+
+def test_key_rotation_interval_must_exceed_the_publication_delay(folder):
+    config = settings(folder, PROVIDER_KEY_ROTATION_INTERVAL=100)  # max-age 300 + cache 10
+    assert "PROVIDER_KEY_ROTATION_INTERVAL" in errors_of(unsafe_settings(config))
+    with pytest.raises(ConfigurationError, match="PROVIDER_KEY_ROTATION_INTERVAL"):
+        refuse_unsafe_start(config)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"PROVIDER_SIGNING_ALGORITHMS": ["ES256"]},  # RS256 is mandatory for OIDC
+    {"PROVIDER_SIGNING_ALGORITHMS": ["RS256", "HS256"]},
+    {"PROVIDER_ACCESS_TOKEN_ALG": "ES256", "PROVIDER_SIGNING_ALGORITHMS": ["RS256"]},
+])
+def test_signing_algorithm_settings_are_validated(folder, overrides):
+    with pytest.raises(ConfigurationError):
+        settings(folder, **overrides)
