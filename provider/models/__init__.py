@@ -8,6 +8,7 @@ from .denied_token import DeniedAccessToken
 from .interaction import Interaction
 from .lease import Lease
 from .login_session import LoginSession
+from .logout_delivery import LogoutDelivery
 from .refresh_token import IssuedAccessToken, RefreshToken, RefreshTokenFamily
 from .signing_key import SigningKey
 from .user import User
@@ -22,6 +23,7 @@ __all__ = [
     "IssuedAccessToken",
     "Lease",
     "LoginSession",
+    "LogoutDelivery",
     "RefreshToken",
     "RefreshTokenFamily",
     "SigningKey",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import scope_to_list
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock, digests
@@ -33,6 +33,10 @@ class Client(db.Model, ClientMixin):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     created_at: Mapped[int] = mapped_column(Integer, default=clock.now, nullable=False)
     secret_rotated_at: Mapped[int | None] = mapped_column(Integer)
+    # OpenID Connect Back-Channel Logout 1.0 §2.2
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, nullable=False, server_default=false())
 
     @property
     def is_public(self) -> bool:
@@ -42,6 +46,8 @@ class Client(db.Model, ClientMixin):
     def client_metadata(self) -> dict:
         return {
             "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.backchannel_logout_session_required,
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
         }
 

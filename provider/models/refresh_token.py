@@ -36,6 +36,9 @@ class RefreshTokenFamily(db.Model):
     expires_at: Mapped[int] = mapped_column(Integer, nullable=False)  # absolute
     revoked_at: Mapped[int | None] = mapped_column(Integer)
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
+    # as recorded at the code exchange, for the user's sessions page
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
 
 
 class RefreshToken(db.Model):
