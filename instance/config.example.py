@@ -9,6 +9,13 @@
 # PORT = 5000
 # DATABASE_URL = "postgresql+psycopg://provider:secret@db.internal/provider"
 
+# Redis for the access-token deny-list, shared by every worker and host (unset: the
+# database holds it). Keys are PREFIX + jti; a request waits at most TIMEOUT seconds
+# for Redis, then fails closed with 503.
+# REDIS_URL = "rediss://:password@cache.internal:6380/0"
+# PROVIDER_DENYLIST_KEY_PREFIX = "provider:denied-jti:"
+# PROVIDER_REDIS_TIMEOUT_SECONDS = 0.5
+
 # `aud` of access tokens when no resource is requested (default: the issuer).
 # PROVIDER_DEFAULT_AUDIENCE = "https://api.example.com"
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as provider_config
+from . import denylist
 from .accounts.csrf import csrf_token
 from .database import MIGRATIONS, configure_engine
 from .errors import register_error_handlers
@@ -16,7 +17,18 @@ from .keys.encryption import KeyDecryptionError
 from .keys.lifecycle import check_keys_open
 from .models import SigningKey
 from .oauth.server import init_authorization_server
-from .views import account, authorize, discovery, token, userinfo
+from .views import (
+    account,
+    authorize,
+    debug,
+    discovery,
+    introspection,
+    logout,
+    revocation,
+    sessions,
+    token,
+    userinfo,
+)
 
 
 def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: bool = False,
@@ -37,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
         provider_config.refuse_unsafe_start(app.config)
 
     db.init_app(app)
+    denylist.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():
         configure_engine(app)
@@ -44,7 +57,8 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
             _check_key_encryption_key()
     init_authorization_server(app)
 
-    for module in (discovery, authorize, token, userinfo, account):
+    for module in (discovery, authorize, token, revocation, introspection, userinfo, account,
+                   logout, sessions, debug):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["csrf_token"] = csrf_token
     register_error_handlers(app)

@@ -13,6 +13,9 @@ from .extensions import db
 from .models import AuditEvent
 
 log = logging.getLogger("provider.audit")
+# events that suggest an attack or a fault; the rest are routine and logged at INFO
+WARNING_EVENTS = {"refresh_token_reuse", "authorization_code_replay", "login_failed",
+                  "signing_key_revoked", "backchannel_logout_delivery"}
 
 
 def record(event: str, *, user_id: str | None = None, client_id: str | None = None,
@@ -24,7 +27,8 @@ def record(event: str, *, user_id: str | None = None, client_id: str | None = No
     row = AuditEvent(at=clock.now(), event=event, user_id=user_id, client_id=client_id,
                      family_id=family_id, ip=ip, user_agent=user_agent, details=details)
     db.session.add(row)
-    log.warning(json.dumps({"audit": event, "user_id": user_id, "client_id": client_id,
+    level = logging.WARNING if event in WARNING_EVENTS else logging.INFO
+    log.log(level, json.dumps({"audit": event, "user_id": user_id, "client_id": client_id,
                             "family_id": family_id, "ip": ip, "user_agent": user_agent,
                             **details}, default=str))
     return row

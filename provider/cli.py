@@ -173,6 +173,9 @@ def clients() -> None:
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--trusted", is_flag=True, help="First-party client: consent is skipped.")
 @click.option("--id-token-alg", help="id_token_signed_response_alg (default RS256).")
+@click.option("--backchannel-logout-uri", help="Where logout tokens are POSTed at logout.")
+@click.option("--backchannel-logout-session-required", is_flag=True,
+              help="The client needs sid in logout tokens (it is always sent).")
 @handles_errors
 def clients_create(**options: Any) -> None:
     """Register a client; prints its client_id (and client_secret, once)."""
@@ -207,6 +210,52 @@ def clients_disable(client_id: str) -> None:
     click.echo(f"disabled {client_id}")
 
 
+@main.command()
+@handles_errors
+def purge() -> None:
+    """Remove expired codes, tokens, sessions and deny-list entries (the server also
+    does this hourly in the background)."""
+    from . import management
+
+    with _app().app_context():
+        counts = management.purge()
+    click.echo(json.dumps(counts))
+
+
+@main.command()
+@click.option("--user", "username", help="Only events of this username.")
+@click.option("--client", "client_id", help="Only events of this client id.")
+@click.option("--event", help="Only this event, e.g. refresh_token_reuse.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@handles_errors
+def audit(username: str | None, client_id: str | None, event: str | None, limit: int) -> None:
+    """Security events, newest first (JSON lines)."""
+    from . import management
+
+    with _app().app_context():
+        for row in management.audit_events(username=username, client_id=client_id,
+                                           event=event, limit=limit):
+            click.echo(json.dumps(row))
+
+
+@main.group()
+def logout() -> None:
+    """Back-channel logout deliveries."""
+
+
+@logout.command("deliveries")
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@handles_errors
+def logout_deliveries(status: str | None, limit: int) -> None:
+    """Each delivery's status, attempts and last error, newest first (JSON lines)."""
+    from . import management
+
+    with _app().app_context():
+        for row in management.list_logout_deliveries(status, limit):
+            click.echo(json.dumps(row))
+
+
 @main.group()
 def families() -> None:
     """Inspect refresh-token families."""
@@ -222,6 +271,53 @@ def families_show(family_id: str) -> None:
     with _app().app_context():
         lineage = management.family_lineage(family_id)
     click.echo(json.dumps(lineage, indent=2))
+
+
+@main.group()
+def token() -> None:
+    """Inspect tokens (the /debug page does the same in a browser)."""
+
+
+class TokenUsageError(click.UsageError):
+    def show(self, file=None) -> None:
+        click.echo(f"provider: {self.message}", err=True)
+
+
+MAX_TOKEN_INPUT = 65536
+
+
+@token.command("inspect")
+@click.argument("value", metavar="[TOKEN]", required=False, default="-")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def token_inspect(value: str, as_json: bool) -> None:
+    """Decode TOKEN, verify it against the current JWKS and explain every problem.
+
+    With TOKEN - or omitted, the token is read from the first line of stdin
+    (which keeps it out of the shell history; a token starting with - goes
+    there or after --). Exit status: 0 valid, 1 invalid, 2 usage error.
+    """
+    if value == "-":
+        if sys.stdin.isatty():
+            click.echo("Paste the token and press Enter:", err=True)
+        value = sys.stdin.readline(MAX_TOKEN_INPUT + 1)
+    if not value.strip():
+        raise TokenUsageError("no token given: pass TOKEN or pipe it on stdin")
+    if len(value.strip()) > MAX_TOKEN_INPUT:
+        raise TokenUsageError(f"the token is longer than {MAX_TOKEN_INPUT} characters")
+    sys.exit(0 if _inspect_token(value, as_json) else 1)
+
+
+@handles_errors
+def _inspect_token(value: str, as_json: bool) -> bool:
+    from . import clock
+    from .oauth.inspection import inspect_token, render_text
+
+    with _app().app_context():
+        verdict = inspect_token(value)
+        text = json.dumps(verdict.as_dict(), indent=2) if as_json else render_text(
+            verdict, clock.now())
+    click.echo(text)
+    return verdict.valid
 
 
 @main.group()

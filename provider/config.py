@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_ISSUER": None,  # derived from PORT when unset
     "DATABASE_URL": None,  # SQLite file in the instance folder when unset
     "REDIS_URL": None,
+    # Redis deny-list (only with REDIS_URL): key namespace, and how long a request waits
+    # for Redis before failing closed
+    "PROVIDER_DENYLIST_KEY_PREFIX": "provider:denied-jti:",
+    "PROVIDER_REDIS_TIMEOUT_SECONDS": 0.5,
     "PROVIDER_KEY_ENCRYPTION_KEY": None,  # read from the instance folder when unset
     "PROVIDER_DEFAULT_AUDIENCE": None,  # the issuer when unset
     "PROVIDER_REQUIRE_PKCE": "public",
@@ -48,6 +52,12 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_ACCESS_TOKEN_ALG": "RS256",
     "PROVIDER_KEY_ROTATION_INTERVAL": 0,  # seconds between automatic rotations; 0 = off
     "PROVIDER_JOBS_TICK_SECONDS": 15,  # how often each worker looks for due background jobs
+    # logout: revoke other clients' offline_access families too (Back-Channel Logout §2.7
+    # advises against it), and deny-list the session's live access tokens
+    "PROVIDER_LOGOUT_REVOKES_OFFLINE": False,
+    "PROVIDER_LOGOUT_DENYLISTS_ACCESS_TOKENS": True,
+    # back-channel deliveries to private, link-local or loopback addresses
+    "PROVIDER_OUTBOUND_ALLOW_PRIVATE": False,
     "PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS": [],  # still decrypt, never encrypt
     "PROVIDER_DISCOVERY_MAX_AGE": 300,
     # argon2id parameters; tests lower them, production keeps argon2-cffi's defaults
@@ -321,6 +331,9 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
             "JWT access tokens cannot be recalled; keep them short-lived (RFC 9700 §4.14)")
     if https and str(config.get("DATABASE_URL", "")).startswith("sqlite"):
         add("warning", "DATABASE_URL", "SQLite serves one host only; use PostgreSQL to scale out")
+    if _plain_redis_off_loopback(str(config.get("REDIS_URL") or "")):
+        add("warning", "REDIS_URL", "plain redis:// to another host: deny-list traffic and the "
+            "Redis password cross the network unencrypted; use rediss://")
     if not config.get("SESSION_COOKIE_SECURE"):
         add("error" if https else "warning", "SESSION_COOKIE_SECURE",
             "session cookie is sent over plain http")
@@ -328,6 +341,14 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
         add("error" if https else "warning", "PROVIDER_PASSWORD_MEMORY_COST",
             "argon2id memory below the OWASP minimum of 19 MiB (test setting)")
     return findings
+
+
+def _plain_redis_off_loopback(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False  # unusable: the deny-list refuses it at start with its own message
+    return url.startswith("redis://") and not is_loopback_host(host)
 
 
 def refuse_unsafe_start(config: dict[str, Any]) -> None:

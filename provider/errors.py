@@ -8,7 +8,9 @@ import json
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-JSON_PATHS = ("/token", "/userinfo", "/.well-known/")
+from .denylist import DenyListUnavailable
+
+JSON_PATHS = ("/token", "/userinfo", "/.well-known/", "/revoke", "/introspect")
 
 ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied",
                404: "not_found", 405: "invalid_request", 413: "invalid_request",
@@ -47,6 +49,20 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
             return response
         return _html_error(status, exc.name, description)
+
+    @app.errorhandler(DenyListUnavailable)
+    def denylist_unavailable(exc: DenyListUnavailable):
+        # Fail closed: a token whose revocation cannot be checked is not accepted, and a
+        # revocation that cannot be recorded is not half-done (RFC 7009 §2.2.1: retry later).
+        app.logger.error("deny-list unavailable on %s %s: %s", request.method, request.path, exc)
+        if _wants_json():
+            response = json_error(503, "temporarily_unavailable",
+                                  "Token revocation state is unavailable; retry shortly.")
+        else:
+            response = _html_error(503, "Temporarily unavailable",
+                                   "The service is temporarily unavailable. Please try again.")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from flask import Flask
 
@@ -14,11 +13,21 @@ from . import clock, leases
 from .database import write_transaction
 from .extensions import db
 from .keys.lifecycle import rotate
+from .management import purge
 from .models import SigningKey
 from .models.signing_key import ACTIVE
+from .oauth import backchannel
 
 log = logging.getLogger("provider.jobs")
 KEY_ROTATION_LEASE = "key-rotation"
+LOGOUT_OUTBOX_LEASE = "logout-outbox"
+OUTBOX_LEASE_SECONDS = 20  # > one delivery's worst case (5 s connect + 5 s read)
+_wake = threading.Event()
+
+
+def wake() -> None:
+    """Run this process's jobs now instead of at the next tick (after a logout)."""
+    _wake.set()
 
 
 def rotate_keys_if_due(app: Flask) -> list[str] | None:
@@ -47,7 +56,39 @@ def rotate_keys_if_due(app: Flask) -> list[str] | None:
     return report.lines
 
 
-JOBS = (rotate_keys_if_due,)
+def deliver_logout_tokens(app: Flask) -> int | None:
+    """Work the back-channel logout outbox; None when another process holds it."""
+    # A short lease, renewed before each delivery: a process that dies mid-batch
+    # holds up the outbox for at most this long.
+    def renew() -> bool:
+        return leases.try_acquire(LOGOUT_OUTBOX_LEASE, seconds=OUTBOX_LEASE_SECONDS)
+
+    with app.app_context():
+        if not renew():
+            return None
+        try:
+            return backchannel.deliver_due(still_mine=renew)
+        finally:
+            db.session.rollback()
+            leases.release(LOGOUT_OUTBOX_LEASE)
+
+
+PURGE_LEASE = "purge"
+PURGE_INTERVAL = 3600
+
+
+def purge_hourly(app: Flask) -> dict[str, int] | None:
+    """`provider purge` once an hour across all processes: the lease is kept, not
+    released, so nobody takes it again before the hour is over."""
+    with app.app_context():
+        if not leases.try_acquire(PURGE_LEASE, seconds=PURGE_INTERVAL):
+            return None
+        counts = purge()  # the operator command and the job are one
+    log.info("purge: %s", counts)
+    return counts
+
+
+JOBS = (rotate_keys_if_due, deliver_logout_tokens, purge_hourly)
 
 
 def run_due_jobs(app: Flask) -> None:
@@ -64,7 +105,8 @@ def start_scheduler(app: Flask, tick_seconds: float = 15.0) -> threading.Thread:
     def loop() -> None:
         while True:
             run_due_jobs(app)
-            time.sleep(tick_seconds)
+            _wake.wait(tick_seconds)
+            _wake.clear()
 
     thread = threading.Thread(target=loop, name="provider-jobs", daemon=True)
     thread.start()

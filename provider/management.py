@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import flask_migrate
 from flask import Flask, current_app
 
-from . import clock, digests
+from . import clock, denylist, digests
+from .accounts import interactions
 from .accounts.passwords import hash_password
 from .config import Finding, is_loopback_host, unsafe_settings
 from .database import MIGRATIONS, begin_write, writing
@@ -28,8 +29,19 @@ from .keys.lifecycle import (
     rewrap_keys,
     rotate,
 )
-from .models import Client, RefreshToken, RefreshTokenFamily, SigningKey, User
+from .models import (
+    AuditEvent,
+    Client,
+    IssuedAccessToken,
+    LoginSession,
+    LogoutDelivery,
+    RefreshToken,
+    RefreshTokenFamily,
+    SigningKey,
+    User,
+)
 from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
+from .oauth import codes
 from .oauth.refresh_tokens import revoke_families
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -143,7 +155,9 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
                   scope: str = "openid profile email offline_access",
                   grant_types: tuple[str, ...] = (), auth_method: str | None = None,
                   post_logout_redirect_uris: tuple[str, ...] = (),
-                  trusted: bool = False, id_token_alg: str | None = None) -> dict:
+                  trusted: bool = False, id_token_alg: str | None = None,
+                  backchannel_logout_uri: str | None = None,
+                  backchannel_logout_session_required: bool = False) -> dict:
     name = name.strip()
     if not name or len(name) > 200:
         raise ManagementError("client name must be 1-200 characters")
@@ -160,6 +174,10 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
         raise ManagementError(f"auth method must be one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}")
     if public and "client_credentials" in grants:
         raise ManagementError("client_credentials needs a confidential client")
+    if backchannel_logout_uri:
+        validate_redirect_uri(backchannel_logout_uri)
+        if urlsplit(backchannel_logout_uri).scheme not in ("http", "https"):
+            raise ManagementError("the back-channel logout URI must be http(s)")
     id_token_alg = id_token_alg or "RS256"
     if id_token_alg not in current_app.config["PROVIDER_SIGNING_ALGORITHMS"]:
         raise ManagementError(f"ID-token algorithm must be one of "
@@ -177,6 +195,8 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
         post_logout_redirect_uris=list(dict.fromkeys(post_logout_redirect_uris)),
         grant_types=grants, allowed_scope=" ".join(dict.fromkeys(scopes)), trusted=trusted,
         id_token_signed_response_alg=id_token_alg,
+        backchannel_logout_uri=backchannel_logout_uri or None,
+        backchannel_logout_session_required=backchannel_logout_session_required,
     )
     db.session.add(client)
     db.session.commit()
@@ -237,6 +257,70 @@ def family_lineage(family_id: str) -> dict:
         "tokens": [{"id": t.id, "parent_id": t.parent_id, "issued_at": t.issued_at,
                     "expires_at": t.expires_at, "used_at": t.consumed_at} for t in tokens],
     }
+
+
+# --- housekeeping and audit ------------------------------------------------------------
+
+RETENTION = 30 * 24 * 3600  # ended sessions, dead families and finished deliveries
+
+
+@writing
+def purge() -> dict[str, int]:
+    """Remove what can never be used again; returns how many rows went, per kind."""
+    now = clock.now()
+    old = now - RETENTION
+    counts = {
+        "authorization_codes": codes.purge_expired(),
+        "interactions": interactions.purge_expired(),
+        "issued_access_tokens": db.session.execute(db.delete(IssuedAccessToken).where(
+            IssuedAccessToken.expires_at <= now)).rowcount,
+        "refresh_token_families": db.session.execute(db.delete(RefreshTokenFamily).where(
+            (RefreshTokenFamily.expires_at <= now) | (RefreshTokenFamily.revoked_at <= old)
+        )).rowcount,
+        "refresh_tokens": db.session.execute(db.delete(RefreshToken).where(
+            RefreshToken.family_id.not_in(db.select(RefreshTokenFamily.id)))).rowcount,
+        "login_sessions": db.session.execute(db.delete(LoginSession).where(
+            (LoginSession.expires_at <= old) | (LoginSession.ended_at <= old))).rowcount,
+        "logout_deliveries": db.session.execute(db.delete(LogoutDelivery).where(
+            LogoutDelivery.status != "pending", LogoutDelivery.created_at <= old)).rowcount,
+    }
+    db.session.commit()
+    counts["denied_access_tokens"] = denylist.purge_expired()  # its own backend and commit
+    return counts
+
+
+def audit_events(*, username: str | None = None, client_id: str | None = None,
+                 event: str | None = None, limit: int = 100) -> list[dict]:
+    """Security events, newest first, filtered by user, client and event name."""
+    query = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if username is not None:
+        user = db.session.scalar(db.select(User).where(User.username == username))
+        if user is None:
+            raise ManagementError(f"no user {username!r}")
+        query = query.where(AuditEvent.user_id == user.id)
+    if client_id is not None:
+        query = query.where(AuditEvent.client_id == client_id)
+    if event is not None:
+        query = query.where(AuditEvent.event == event)
+    return [{"id": e.id, "at": e.at, "event": e.event, "user_id": e.user_id,
+             "client_id": e.client_id, "family_id": e.family_id, "ip": e.ip,
+             "user_agent": e.user_agent, **({"details": e.details} if e.details else {})}
+            for e in db.session.scalars(query)]
+
+
+# --- logout --------------------------------------------------------------------------
+
+
+def list_logout_deliveries(status: str | None = None, limit: int = 100) -> list[dict]:
+    """The back-channel logout outbox, newest first."""
+    query = db.select(LogoutDelivery).order_by(LogoutDelivery.id.desc()).limit(limit)
+    if status:
+        query = query.where(LogoutDelivery.status == status)
+    return [{"id": d.id, "client_id": d.client_id, "sid": d.sid, "status": d.status,
+             "attempts": d.attempts, "created_at": d.created_at,
+             "last_attempt_at": d.last_attempt_at, "next_attempt_at": d.next_attempt_at,
+             "delivered_at": d.delivered_at, "last_error": d.last_error}
+            for d in db.session.scalars(query)]
 
 
 # --- keys ----------------------------------------------------------------------------

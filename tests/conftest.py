@@ -167,3 +167,12 @@ class Browser:
 @pytest.fixture
 def browser(client: FlaskClient) -> Browser:
     return Browser(client)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real redis-server (see ``tests/redis_server.py``), one per run."""
+    from tests.redis_server import run_redis_server
+
+    with run_redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

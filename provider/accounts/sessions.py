@@ -61,10 +61,6 @@ def current_login() -> CurrentLogin | None:
     return CurrentLogin(session=login, user=user)
 
 
-def end_login_session() -> None:
-    sid = session.get(SID_KEY)
-    if isinstance(sid, str):
-        login = db.session.get(LoginSession, sid)
-        if login is not None and login.ended_at is None:
-            login.ended_at = clock.now()
+def forget_login() -> None:
+    """Drop this browser's cookie session (the provider session is ended elsewhere)."""
     session.clear()

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from ..keys import key_ring
+from .introspection import IntrospectionEndpoint
+from .revocation import RevocationEndpoint
 from .scopes import OPENID_SCOPES
 
 
@@ -34,6 +36,12 @@ def server_metadata() -> dict:
             "none",
         ],
         "code_challenge_methods_supported": ["S256"],
+        "revocation_endpoint": _url("revocation.revoke"),
+        "revocation_endpoint_auth_methods_supported": list(RevocationEndpoint.CLIENT_AUTH_METHODS),
+        "introspection_endpoint": _url("introspection.introspect"),
+        "introspection_endpoint_auth_methods_supported": list(
+            IntrospectionEndpoint.CLIENT_AUTH_METHODS),
+        "introspection_signing_alg_values_supported": signing_algs,  # RFC 9701 §7
         "authorization_response_iss_parameter_supported": True,
         "access_token_signing_alg_values_supported": signing_algs,
         "service_documentation": current_app.config["PROVIDER_ISSUER"] + "/",
@@ -46,6 +54,9 @@ def openid_configuration() -> dict:
     metadata.update(
         {
             "userinfo_endpoint": _url("userinfo.userinfo"),
+            "end_session_endpoint": _url("logout.end_session"),
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": key_ring().algorithms,
             "claims_supported": [

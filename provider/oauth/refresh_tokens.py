@@ -21,7 +21,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from .. import audit, clock, denylist, digests
 from ..extensions import db
@@ -93,6 +93,9 @@ def start_family(*, client: Client, user: User, scope: str, login: LoginContext,
         created_at=now,
         expires_at=now + int(current_app.config["PROVIDER_REFRESH_ABSOLUTE_TTL"]),
     )
+    if has_request_context():  # shown on the user's sessions page
+        family.ip = request.remote_addr
+        family.user_agent = (request.user_agent.string or "")[:400] or None
     db.session.add(family)
     db.session.flush()  # the family row must exist before its first token (foreign key)
     return family
@@ -195,16 +198,23 @@ def _usable_family_user(family: RefreshTokenFamily) -> User | None:
     now = clock.now()
     if family.revoked_at is not None or family.expires_at <= now:
         return None
-    reason = None
     user = db.session.get(User, family.user_id)
-    if user is None or user.disabled:
-        reason = "user_disabled"
-    elif not family.offline and not _session_live(family.sid, now):
-        reason = "session_ended"
+    reason = family_end_reason(family, user, now)
     if reason is None:
         return user
     revoke_family(family, reason)
     db.session.commit()
+    return None
+
+
+def family_end_reason(family: RefreshTokenFamily, user: User | None, now: int) -> str | None:
+    """Why a family that is neither revoked nor expired may not mint tokens any more
+    (its user is gone or disabled, or the session it is bound to ended), or None.
+    Reads only: introspection asks this without ending anything."""
+    if user is None or user.disabled:
+        return "user_disabled"
+    if not family.offline and not _session_live(family.sid, now):
+        return "session_ended"
     return None
 
 

@@ -7,14 +7,17 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from flask import Flask, current_app
 
+from .. import audit
 from ..extensions import db
 from ..models import Client
 from . import codes, refresh_tokens
 from .client_auth import authenticate_client
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from .introspection import IntrospectionEndpoint
 from .openid import IdTokenExtension
 from .pkce import S256CodeChallenge
 from .requests import HttpOAuth2Request, StoredOAuth2Request
+from .revocation import RevocationEndpoint
 from .tokens import LoginContext
 
 EXTENSION_KEY = "provider_authorization_server"
@@ -59,6 +62,10 @@ def save_token(token: dict, request) -> None:
         if not grant.replay:
             refresh_tokens.store_refresh_token(family, grant.successor, parent=grant.token)
     if request.user is not None:
+        audit.record("tokens_issued", user_id=request.user.id, client_id=request.client.client_id,
+                     family_id=family.id if family is not None else None,
+                     grant_type=request.payload.grant_type, scope=token.get("scope"),
+                     refresh_token=issued.refresh_token is not None)
         refresh_tokens.record_access_token(
             issued, client=request.client, user=request.user,
             family_id=family.id if family is not None else None,
@@ -75,6 +82,8 @@ def init_authorization_server(app: Flask) -> ProviderAuthorizationServer:
     )
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
     app.extensions[EXTENSION_KEY] = server
     return server
 

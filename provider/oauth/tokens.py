@@ -94,8 +94,10 @@ class InvalidAccessToken(Exception):
     """The bearer token is not a live access token of ours; the message says why."""
 
 
-def verify_access_token(token: str, audiences: set[str]) -> dict:
-    """Claims of a valid, live, not-denied access token whose ``aud`` meets ``audiences``."""
+def decode_access_token(token: str) -> dict:
+    """Claims of an access token this provider signed: signature, ``typ`` and ``iss``
+    checked; expiry, audience and the deny-list not (revocation and introspection
+    must recognise expired and revoked tokens too)."""
     if not token or len(token) > 8192:
         raise InvalidAccessToken("malformed token")
     try:
@@ -105,9 +107,15 @@ def verify_access_token(token: str, audiences: set[str]) -> dict:
     if str(decoded.header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
         raise InvalidAccessToken("not an access token")
     claims = decoded.claims
-    now = clock.now()
     if claims.get("iss") != current_app.config["PROVIDER_ISSUER"]:
         raise InvalidAccessToken("wrong issuer")
+    return claims
+
+
+def verify_access_token(token: str, audiences: set[str]) -> dict:
+    """Claims of a valid, live, not-denied access token whose ``aud`` meets ``audiences``."""
+    claims = decode_access_token(token)
+    now = clock.now()
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
         raise InvalidAccessToken("expired")
     if isinstance(claims.get("iat"), int) and claims["iat"] > now + CLOCK_SKEW:

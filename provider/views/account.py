@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from .. import clock
+from .. import audit, clock
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
 from ..accounts.interactions import find_interaction, is_expired
 from ..accounts.passwords import VerifiedPassword, complete_login, verify_password
-from ..accounts.sessions import current_login, end_login_session, start_login_session
+from ..accounts.sessions import current_login, start_login_session
 from ..database import atomic_view, write_transaction
 from ..extensions import db
 from ..models import Interaction
@@ -85,8 +85,10 @@ def _login(verified: VerifiedPassword | None):
     user = complete_login(verified) if verified is not None else None
     if user is None:
         username = request.form.get("username", "")[:MAX_USERNAME]
+        audit.record("login_failed", username=username)
         return _login_page(interaction, username=username, error=LOGIN_FAILED)
-    start_login_session(user)
+    login = start_login_session(user)
+    audit.record("login_succeeded", user_id=user.id, sid=login.sid)
     if interaction is None:
         return redirect(url_for("account.home"), code=303)
     interaction.logged_in_at = clock.now()
@@ -126,13 +128,7 @@ def consent():
         return authorization_flow.abandon(interaction, "access_denied",
                                           "The user denied the request.")
     remember_consent(signed_in.user, client, scope)
+    audit.record("consent_granted", user_id=signed_in.user.id, client_id=client.client_id,
+                 scope=scope)
     interaction.consented_scope = scope
     return authorization_flow.authorize(interaction.params, interaction)
-
-
-@bp.route("/logout", methods=["POST"])
-@atomic_view()
-def logout():
-    require_csrf()
-    end_login_session()
-    return redirect(url_for("account.home"), code=303)

@@ -86,7 +86,7 @@ def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
             try:
                 if requests.get(issuer + "/.well-known/openid-configuration", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or too busy to answer
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()

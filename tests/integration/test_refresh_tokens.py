@@ -114,8 +114,8 @@ def test_repeat_inside_the_grace_window_returns_the_same_successor(app, client, 
     assert b.get_json()["access_token"] != a["access_token"]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(RefreshToken.id))) == 2
-        event = db.session.scalar(db.select(AuditEvent))
-        assert event.event == "refresh_token_reuse"
+        event = db.session.scalar(db.select(AuditEvent).where(
+            AuditEvent.event == "refresh_token_reuse"))
         assert event.details == {"seconds_since_rotation": 5, "outcome": "grace"}
     assert refresh(client, rp, a["refresh_token"]).status_code == 200
 
@@ -191,8 +191,15 @@ def test_without_offline_access_the_family_ends_with_the_session(app, client, br
     first = obtain(client, browser, rp, scope="openid profile")
     assert refresh(client, rp, first["refresh_token"]).status_code == 200
     logout(client)
+    assert family_of(app, rp).revoked_reason == "logout"  # ended with the session, at once
     second = refresh(client, rp, first["refresh_token"])
     assert second.status_code == 400
+
+
+def test_a_session_that_expires_ends_its_families(app, client, browser, alice, rp):
+    first = obtain(client, browser, rp, scope="openid profile")
+    with clock.advance(8 * 3600 + 1):  # PROVIDER_SESSION_TTL
+        assert refresh(client, rp, first["refresh_token"]).status_code == 400
     assert family_of(app, rp).revoked_reason == "session_ended"
 
 
