@@ -81,7 +81,7 @@ def purge_hourly(app: Flask) -> dict[str, int] | None:
     """`provider purge` once an hour across all processes: the lease is kept, not
     released, so nobody takes it again before the hour is over."""
     with app.app_context():
-        if not leases.try_acquire(PURGE_LEASE, seconds=PURGE_INTERVAL):
+        if not leases.try_acquire(PURGE_LEASE, seconds=PURGE_INTERVAL, renew=False):
             return None
         counts = purge()  # the operator command and the job are one
     log.info("purge: %s", counts)

@@ -17,13 +17,18 @@ from .models import Lease
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def try_acquire(name: str, seconds: int, holder: str = HOLDER) -> bool:
-    """Take or renew lease ``name`` for ``seconds``; False if another holder has it."""
+def try_acquire(name: str, seconds: int, holder: str = HOLDER, renew: bool = True) -> bool:
+    """Take lease ``name`` for ``seconds``; False if it is held.
+
+    With ``renew`` the current holder may extend its own lease; without it a
+    held lease is refused to everyone, its holder included (once-per-period jobs).
+    """
     now = clock.now()
+    free = Lease.expires_at <= now
     with write_transaction():
         taken = db.session.execute(
             db.update(Lease)
-            .where(Lease.name == name, (Lease.expires_at <= now) | (Lease.holder == holder))
+            .where(Lease.name == name, (free | (Lease.holder == holder)) if renew else free)
             .values(holder=holder, expires_at=now + seconds)
         ).rowcount
         if taken:
