@@ -12,6 +12,7 @@ import secrets
 import socket
 from collections.abc import Iterator
 
+import jwt
 import pytest
 import redis
 from flask import Flask
@@ -82,6 +83,11 @@ def stored_expiry(app: Flask, jti: str) -> int | None:
     return None if ttl < 0 else clock.now() + ttl
 
 
+def assert_about(stored: int | None, expected: int) -> None:
+    """Equal, give or take Redis rounding its TTL and a second ticking by in between."""
+    assert stored is not None and abs(stored - expected) <= 2, (stored, expected)
+
+
 # --- the interface, on both backends -------------------------------------------------
 
 
@@ -101,7 +107,7 @@ def test_deny_then_check(app):
         # idempotent: a second recall of the same token changes nothing
         assert denylist.deny("jti-1", expires_at + 100, "other") is False
         db.session.commit()
-        assert stored_expiry(app, "jti-1") in (expires_at - 1, expires_at)
+        assert_about(stored_expiry(app, "jti-1"), expires_at)
 
 
 def test_an_expired_token_is_not_stored(app):
@@ -118,7 +124,7 @@ def test_an_entry_lives_exactly_as_long_as_its_token(app):
         expires_at = clock.now() + 900
         denylist.deny("jti", expires_at, "revoked")
         db.session.commit()
-        assert stored_expiry(app, "jti") in (expires_at - 1, expires_at)
+        assert_about(stored_expiry(app, "jti"), expires_at)
 
 
 def test_purge_keeps_live_entries(app, backend_name):
@@ -222,7 +228,8 @@ def test_redis_keys_carry_the_prefix_and_the_tokens_lifetime(app, client, browse
         keys = raw.keys(prefix + "*")
         assert len(keys) == 1
         assert raw.get(keys[0]) == b"revoked"
-        assert 890 <= raw.ttl(keys[0]) <= 900
+        exp = jwt.decode(tokens["access_token"], options={"verify_signature": False})["exp"]
+        assert_about(clock.now() + raw.ttl(keys[0]), exp)
     with app.app_context():  # nothing in the table: Redis is the one deny-list
         assert db.session.scalar(db.select(db.func.count(DeniedAccessToken.jti))) == 0
 
