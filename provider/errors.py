@@ -62,6 +62,8 @@ def register_error_handlers(app: Flask) -> None:
             response = _html_error(503, "Temporarily unavailable",
                                    "The service is temporarily unavailable. Please try again.")
         response.headers["Retry-After"] = "5"
+        if request.path.startswith("/userinfo"):  # browser clients must be able to read it
+            response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
     @app.errorhandler(Exception)

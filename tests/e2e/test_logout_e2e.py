@@ -5,6 +5,7 @@ between."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -163,9 +164,11 @@ def test_backchannel_logout_survives_failures_and_a_restart(tmp_path_factory):
                 restarted.wait(timeout=10)
             id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
             assert receiver.verified[0]["sid"] == id_claims["sid"]
-            assert receiver.attempts == 3
-            listed = live.cli("logout", "deliveries")  # reads the database; no server needed
-            assert '"attempts": 3' in listed.stdout
+            # two refusals then success; on a loaded machine an attempt may also time out on
+            # the provider's side (5 s) and be retried, so the receiver can count one more
+            assert receiver.attempts >= 3
+            listed = json.loads(live.cli("logout", "deliveries").stdout.splitlines()[0])
+            assert listed["status"] == "delivered" and listed["attempts"] >= 3
         finally:
             receiver.server.shutdown()
             receiver.server.server_close()

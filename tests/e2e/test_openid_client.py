@@ -70,7 +70,8 @@ def node() -> str:
 
 def run_interop(node: str, provider, client: dict, *extra: str) -> subprocess.CompletedProcess:
     args = [node, str(SCRIPT), "--issuer", provider.issuer, "--client-id", client["client_id"],
-            "--client-secret", client["client_secret"], "--redirect-uri", REDIRECT_URI,
+            f"--client-secret={client['client_secret']}",  # a secret may start with "-"
+            "--redirect-uri", REDIRECT_URI,
             "--username", "alice", *extra]
     # The password travels in the environment, not on a command line other users can see.
     env = {**os.environ, "OIDC_PASSWORD": PASSWORD}
