@@ -328,7 +328,8 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
             "a long grace window lets a stolen refresh token be replayed unnoticed for longer")
     if int(config["PROVIDER_ACCESS_TOKEN_TTL"]) > 3600:
         add("warning", "PROVIDER_ACCESS_TOKEN_TTL",
-            "JWT access tokens cannot be recalled; keep them short-lived (RFC 9700 §4.14)")
+            "resource servers that verify JWTs offline never see a revocation; keep access "
+            "tokens short-lived (RFC 9700 §4.14)")
     if https and str(config.get("DATABASE_URL", "")).startswith("sqlite"):
         add("warning", "DATABASE_URL", "SQLite serves one host only; use PostgreSQL to scale out")
     if _plain_redis_off_loopback(str(config.get("REDIS_URL") or "")):
