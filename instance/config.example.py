@@ -42,3 +42,30 @@
 
 # SQLite only: how long a writer waits for the lock before giving up.
 # PROVIDER_SQLITE_BUSY_TIMEOUT_MS = 15000
+
+# Signing: algorithms with an active key (RS256 cannot be switched off) and the one
+# access tokens use. ID tokens follow each client's id_token_signed_response_alg.
+# PROVIDER_SIGNING_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
+# PROVIDER_ACCESS_TOKEN_ALG = "RS256"
+
+# Automatic key rotation, in seconds (0 = off; must exceed the discovery max-age plus
+# the key cache interval). Each worker checks for due jobs every tick.
+# PROVIDER_KEY_ROTATION_INTERVAL = 90 * 24 * 3600
+# PROVIDER_JOBS_TICK_SECONDS = 15
+
+# KEK rotation: the previous KEKs still decrypt; `provider keys rewrap` re-encrypts
+# every stored key under the current one, after which they can be removed.
+# PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS = ["old-kek-base64url"]
+
+# Refresh tokens, in seconds.
+# PROVIDER_REFRESH_GRACE_SECONDS = 10
+# PROVIDER_REFRESH_IDLE_TTL = 14 * 24 * 3600
+# PROVIDER_REFRESH_ABSOLUTE_TTL = 30 * 24 * 3600
+
+# Logout: also end other clients' offline_access families (Back-Channel Logout 1.0
+# §2.7 advises against it), and deny-list the session's live access tokens.
+# PROVIDER_LOGOUT_REVOKES_OFFLINE = False
+# PROVIDER_LOGOUT_DENYLISTS_ACCESS_TOKENS = True
+
+# Back-channel deliveries to private, link-local or loopback addresses.
+# PROVIDER_OUTBOUND_ALLOW_PRIVATE = False
