@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = Path(os.environ.get("PROVIDER_CHROMIUM", "/usr/bin/chromium"))
 # No network except loopback: keep Chromium from trying to reach anything else.
@@ -17,6 +21,55 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+TIMEOUT_MS = 10_000
+
+
+def require_chromium() -> None:
+    """Call at module level: skip the module loudly without Chromium or Playwright,
+    or fail it when PROVIDER_REQUIRE_BROWSER=1 (CI) forbids skipping."""
+
+    def unavailable(reason: str) -> None:
+        if os.environ.get("PROVIDER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PROVIDER_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+        pytest.skip(f"BROWSER TESTS SKIPPED: {reason}", allow_module_level=True)
+
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"no Chromium executable at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - the venv has it
+        unavailable(f"the Python playwright package is not importable ({exc})")
+
+
+@contextmanager
+def launched_chromium() -> Iterator:
+    """Headless Debian Chromium under Playwright, closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@contextmanager
+def fresh_context(chromium, width: int, height: int) -> Iterator:
+    """A browser context with no cookies and the tests' timeouts, closed on exit."""
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 CALLBACK_PAGE = (b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
                  b"<title>Client</title></head><body><p>Client callback</p></body></html>")
 

@@ -8,7 +8,6 @@ final redirect is a real navigation that the browser follows."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,31 +16,23 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ClientCallback
+from tests.e2e.browser import (
+    ClientCallback,
+    fresh_context,
+    launched_chromium,
+    require_chromium,
+)
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.http_flow import pkce_pair, query_of
 
-REQUIRE_BROWSER = os.environ.get("PROVIDER_REQUIRE_BROWSER") == "1"
+require_chromium()
 
-
-def _no_browser(reason: str) -> None:
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PROVIDER_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(f"BROWSER TESTS SKIPPED: {reason}", allow_module_level=True)
-
-
-if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
-    _no_browser(f"no Chromium executable at {CHROMIUM} (apt-get install chromium)")
-try:
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError as exc:  # pragma: no cover - the venv has it
-    _no_browser(f"the Python playwright package is not importable ({exc})")
+from playwright.sync_api import Browser, Page  # noqa: E402 - after the guard
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SCOPE = "openid profile email"
-TIMEOUT_MS = 10_000
 
 
 # --- fixtures ----------------------------------------------------------------------
@@ -49,16 +40,8 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +53,8 @@ def callback() -> Iterator[ClientCallback]:
 @pytest.fixture
 def context(browser):
     """A fresh browser context (no cookies) per test."""
-    ctx = browser.new_context(viewport={"width": 900, "height": 760}, locale="en-US")
-    ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.set_default_navigation_timeout(TIMEOUT_MS)
-    try:
+    with fresh_context(browser, 900, 760) as ctx:
         yield ctx
-    finally:
-        ctx.close()
 
 
 @pytest.fixture

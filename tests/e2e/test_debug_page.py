@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,28 +23,15 @@ from joserfc.jwk import ECKey
 from provider import clock, create_app
 from provider.extensions import db
 from provider.oauth.tokens import sign_jwt
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import fresh_context, launched_chromium, require_chromium
 
-REQUIRE_BROWSER = os.environ.get("PROVIDER_REQUIRE_BROWSER") == "1"
+require_chromium()
 
-
-def _no_browser(reason: str) -> None:
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PROVIDER_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(f"BROWSER TESTS SKIPPED: {reason}", allow_module_level=True)
-
-
-if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
-    _no_browser(f"no Chromium executable at {CHROMIUM} (apt-get install chromium)")
-try:
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError as exc:  # pragma: no cover - the venv has it
-    _no_browser(f"the Python playwright package is not importable ({exc})")
+from playwright.sync_api import Browser, Page  # noqa: E402 - after the guard
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-TIMEOUT_MS = 10_000
 ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 STAMP = r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)"
 
@@ -55,27 +41,14 @@ STAMP = r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def context(browser):
-    ctx = browser.new_context(viewport={"width": 1000, "height": 900}, locale="en-US")
-    ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.set_default_navigation_timeout(TIMEOUT_MS)
-    try:
+    with fresh_context(browser, 1000, 900) as ctx:
         yield ctx
-    finally:
-        ctx.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ screenshot goes to ``tests/artifacts/sessions.png``."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,50 +15,30 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, ClientCallback
+from tests.e2e.browser import (
+    ClientCallback,
+    fresh_context,
+    launched_chromium,
+    require_chromium,
+)
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.http_flow import HttpUserAgent, pkce_pair, query_of
 
-REQUIRE_BROWSER = os.environ.get("PROVIDER_REQUIRE_BROWSER") == "1"
+require_chromium()
 
-
-def _no_browser(reason: str) -> None:
-    if REQUIRE_BROWSER:
-        pytest.fail(f"PROVIDER_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(f"BROWSER TESTS SKIPPED: {reason}", allow_module_level=True)
-
-
-if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
-    _no_browser(f"no Chromium executable at {CHROMIUM} (apt-get install chromium)")
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError as exc:  # pragma: no cover - the venv has it
-    _no_browser(f"the Python playwright package is not importable ({exc})")
+from playwright.sync_api import Page  # noqa: E402 - after the guard
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SCOPE = "openid profile offline_access"
 APP_NAME = "Sessions Page App"
-TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
 def page(live_provider) -> Iterator[Page]:
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = chromium.new_context(viewport={"width": 1100, "height": 800},
-                                           locale="en-US")
-            context.set_default_timeout(TIMEOUT_MS)
-            context.set_default_navigation_timeout(TIMEOUT_MS)
-            yield context.new_page()
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
+    with launched_chromium() as chromium, fresh_context(chromium, 1100, 800) as context:
+        yield context.new_page()
 
 
 @pytest.fixture
