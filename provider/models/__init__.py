@@ -8,7 +8,9 @@ from .denied_token import DeniedAccessToken
 from .interaction import Interaction
 from .lease import Lease
 from .login_session import LoginSession
+from .login_throttle import LoginThrottle
 from .logout_delivery import LogoutDelivery
+from .pending_denial import PendingDenial
 from .refresh_token import IssuedAccessToken, RefreshToken, RefreshTokenFamily
 from .signing_key import SigningKey
 from .user import User
@@ -23,7 +25,9 @@ __all__ = [
     "IssuedAccessToken",
     "Lease",
     "LoginSession",
+    "LoginThrottle",
     "LogoutDelivery",
+    "PendingDenial",
     "RefreshToken",
     "RefreshTokenFamily",
     "SigningKey",
