@@ -20,26 +20,37 @@ class CurrentLogin:
     user: User
 
 
-def start_login_session(user: User) -> LoginSession:
+def start_login_session(user: User, continuing: LoginSession | None = None) -> LoginSession:
     """Record a login and bind a fresh cookie session to it.
 
     The cookie session is cleared first so that nothing from before the login
     (a planted session id, an old CSRF token) survives it. Pending authorization
     interactions are carried over: they belong to the same browser.
+
+    ``continuing`` is this browser's live provider session of the same user (a
+    re-authentication for ``prompt=login`` or ``max_age``): it keeps its ``sid``,
+    so everything bound to it still ends with one logout, and only its
+    ``auth_time`` and lifetime move. A session of another user must have been
+    ended by the caller, as a logout ends it.
     """
     carried = session.get("interactions")
     session.clear()
     if carried:
         session["interactions"] = carried
     now = clock.now()
-    login = LoginSession(
-        user_id=user.id,
-        auth_time=now,
-        expires_at=now + int(current_app.config["PROVIDER_SESSION_TTL"]),
-        ip=request.remote_addr,
-        user_agent=(request.user_agent.string or "")[:400] or None,
-    )
-    db.session.add(login)
+    expires_at = now + int(current_app.config["PROVIDER_SESSION_TTL"])
+    if continuing is not None and continuing.user_id == user.id and continuing.ended_at is None:
+        continuing.auth_time, continuing.expires_at = now, expires_at
+        login = continuing
+    else:
+        login = LoginSession(
+            user_id=user.id,
+            auth_time=now,
+            expires_at=expires_at,
+            ip=request.remote_addr,
+            user_agent=(request.user_agent.string or "")[:400] or None,
+        )
+        db.session.add(login)
     db.session.flush()
     session[SID_KEY] = login.sid
     session.permanent = False

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    after_this_request,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from .. import audit, clock
+from .. import audit, clock, jobs
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
 from ..accounts.interactions import find_interaction, is_expired
@@ -12,7 +20,8 @@ from ..accounts.passwords import VerifiedPassword, complete_login, verify_passwo
 from ..accounts.sessions import current_login, start_login_session
 from ..database import atomic_view, write_transaction
 from ..extensions import db
-from ..models import Interaction
+from ..models import Interaction, LoginSession, User
+from ..oauth.logout import end_login_session
 from ..oauth.scopes import describe
 from ..oauth.server import authorization_server
 from . import authorization_flow
@@ -87,12 +96,30 @@ def _login(verified: VerifiedPassword | None):
         username = request.form.get("username", "")[:MAX_USERNAME]
         audit.record("login_failed", username=username)
         return _login_page(interaction, username=username, error=LOGIN_FAILED)
-    login = start_login_session(user)
+    login = _sign_in(user)
     audit.record("login_succeeded", user_id=user.id, sid=login.sid)
     if interaction is None:
         return redirect(url_for("account.home"), code=303)
     interaction.logged_in_at = clock.now()
     return authorization_flow.authorize(interaction.params, interaction)
+
+
+def _sign_in(user: User) -> LoginSession:
+    """Start ``user``'s provider session in this browser, or re-authenticate the one
+    it holds. A live session of another user ends first, exactly as a logout ends it
+    (its families, its access tokens, back-channel notices), so signing in as someone
+    else never leaves the earlier session alive behind the new cookie."""
+    previous = current_login()
+    if previous is not None and previous.user.id != user.id:
+        end_login_session(previous.session, reason="another_user_signed_in")
+        after_this_request(_wake_jobs)
+        previous = None
+    return start_login_session(user, continuing=previous.session if previous else None)
+
+
+def _wake_jobs(response: Response) -> Response:
+    jobs.wake()  # deliver back-channel logout tokens now, after the commit
+    return response
 
 
 def _login_page(interaction: Interaction | None, username: str, error: str | None = None):
