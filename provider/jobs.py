@@ -9,7 +9,7 @@ import threading
 
 from flask import Flask
 
-from . import clock, leases
+from . import clock, denylist, leases
 from .database import write_transaction
 from .extensions import db
 from .keys.lifecycle import rotate
@@ -88,7 +88,17 @@ def purge_hourly(app: Flask) -> dict[str, int] | None:
     return counts
 
 
-JOBS = (rotate_keys_if_due, deliver_logout_tokens, purge_hourly)
+def flush_pending_denials(app: Flask) -> int:
+    """Hand Redis the deny-list entries it missed during an outage. No lease: every
+    write is an idempotent SET NX, and an empty outbox costs one read."""
+    with app.app_context():
+        try:
+            return denylist.flush_pending()
+        finally:
+            db.session.rollback()
+
+
+JOBS = (rotate_keys_if_due, deliver_logout_tokens, purge_hourly, flush_pending_denials)
 
 
 def run_due_jobs(app: Flask) -> None:

@@ -38,6 +38,14 @@ def redis_server_binary() -> str:
 @contextmanager
 def run_redis_server(directory: Path) -> Iterator[str]:
     """Start redis-server in ``directory``; yield its ``redis://`` URL."""
+    with redis_process(directory) as (url, _process):
+        yield url
+
+
+@contextmanager
+def redis_process(directory: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start redis-server in ``directory``; yield its URL and its process (which a
+    test may stop with SIGSTOP to make Redis stop answering)."""
     binary = redis_server_binary()
     port = free_port()
     log = directory / "redis.log"
@@ -60,7 +68,7 @@ def run_redis_server(directory: Path) -> Iterator[str]:
                 text = log.read_text() if log.exists() else ""
                 pytest.fail(f"redis-server did not start:\n{text}", pytrace=False)
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
         process.terminate()
         try:

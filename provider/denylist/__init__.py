@@ -6,22 +6,29 @@ database (the default; rows carry the token's own expiry) and Redis when
 lifetime). ``init_app`` picks one from the configuration when the app starts
 and keeps it in ``app.extensions``; the functions below act on the current
 app's backend, so callers never know which one it is.
+
+With Redis, a write that Redis does not take is kept in the database
+(``pending``) in the caller's transaction, so a revocation never fails or rolls
+back because Redis is away; checks consult those rows as well as Redis.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from ..config import ConfigurationError
+from ..extensions import db
+from . import pending
 from .database import DatabaseDenyList
 from .interface import DenyList, DenyListUnavailable
 
-__all__ = ["DenyList", "DenyListUnavailable", "backend", "deny", "init_app", "is_denied",
-           "purge_expired"]
+__all__ = ["DenyList", "DenyListUnavailable", "backend", "deny", "flush_pending", "init_app",
+           "is_denied", "purge_expired"]
 
 EXTENSION_KEY = "provider_denylist"
+_REDIS_DOWN = "provider_denylist_redis_down"
 
 
 def init_app(app: Flask) -> DenyList:
@@ -57,15 +64,40 @@ def deny(jti: str, expires_at: int, reason: str) -> bool:
     """Recall the access token ``jti`` until ``expires_at`` (idempotent).
 
     True if this call added the entry; False if it was there already or the
-    token has expired. Raises ``DenyListUnavailable`` if the backend is down.
+    token has expired. Never fails because Redis is away: the entry then waits
+    in the database, in the caller's transaction, until ``flush_pending``.
     """
-    return backend().deny(jti, expires_at, reason)
+    selected = backend()
+    if isinstance(selected, DatabaseDenyList):
+        return selected.deny(jti, expires_at, reason)
+    if not g.get(_REDIS_DOWN):
+        try:
+            return selected.deny(jti, expires_at, reason)
+        except DenyListUnavailable as exc:
+            # One timeout per request is enough: a logout that denies ten tokens
+            # must not wait for Redis ten times.
+            g.setdefault(_REDIS_DOWN, str(exc))
+    return pending.record(jti, expires_at, reason, g.get(_REDIS_DOWN))
 
 
 def is_denied(jti: str) -> bool:
     """Raises ``DenyListUnavailable`` rather than answer "no" when it cannot tell."""
-    return backend().is_denied(jti)
+    selected = backend()
+    if selected.is_denied(jti):
+        return True
+    return not isinstance(selected, DatabaseDenyList) and pending.contains(jti)
+
+
+def flush_pending() -> int:
+    """Hand entries kept during a Redis outage to Redis; how many it took."""
+    selected = backend()
+    if isinstance(selected, DatabaseDenyList):
+        return 0
+    return pending.flush(selected)
 
 
 def purge_expired() -> int:
-    return backend().purge_expired()
+    """Drop entries whose token is dead anyway, in the backend and in ``pending``."""
+    dropped = pending.purge_expired()
+    db.session.commit()
+    return dropped + backend().purge_expired()

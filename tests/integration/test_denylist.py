@@ -279,19 +279,22 @@ def test_a_redis_outage_fails_closed_with_a_clear_503(broken_app):
         rp = management.create_client(name="RP", redirect_uris=("https://rp.example/callback",),
                                       trusted=True)
     tokens = obtain(http, Browser(http), rp)  # issuing needs no deny-list
-    before = snapshot(broken_app)
     # a token whose revocation cannot be checked is refused, not let through
     assert_unavailable(http.get("/userinfo",
                                 headers={"Authorization": f"Bearer {tokens['access_token']}"}))
     assert_unavailable(introspect(http, rp, tokens["access_token"]))
-    # a revocation that cannot be recorded is not half-done: the client must retry
-    assert_unavailable(revoke(http, rp, tokens["access_token"]))
-    assert_unavailable(revoke(http, rp, tokens["refresh_token"]))
-    assert snapshot(broken_app) == before
-    assert family_of(broken_app, rp).revoked_at is None
     # what needs no deny-list goes on
     assert introspect(http, rp, tokens["refresh_token"]).get_json()["active"] is True
-    assert refresh(http, rp, tokens["refresh_token"]).status_code == 200
+    successor = refresh(http, rp, tokens["refresh_token"])
+    assert successor.status_code == 200
+    # a revocation is decided in the database: it stands, and the deny-list entry
+    # Redis could not take waits there (tests/integration/test_redis_outage.py)
+    assert revoke(http, rp, tokens["access_token"]).status_code == 200
+    assert revoke(http, rp, successor.get_json()["refresh_token"]).status_code == 200
+    assert family_of(broken_app, rp).revoked_at is not None
+    assert snapshot(broken_app)["pending_denials"] >= 1
+    assert_unavailable(http.get("/userinfo",
+                                headers={"Authorization": f"Bearer {tokens['access_token']}"}))
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "nonsense"])
