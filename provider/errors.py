@@ -52,8 +52,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DenyListUnavailable)
     def denylist_unavailable(exc: DenyListUnavailable):
-        # Fail closed: a token whose revocation cannot be checked is not accepted, and a
-        # revocation that cannot be recorded is not half-done (RFC 7009 §2.2.1: retry later).
+        # Fail closed: a token whose revocation cannot be checked is not accepted.
         app.logger.error("deny-list unavailable on %s %s: %s", request.method, request.path, exc)
         if _wants_json():
             response = json_error(503, "temporarily_unavailable",

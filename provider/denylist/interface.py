@@ -10,8 +10,8 @@ class DenyListUnavailable(Exception):
 
     Callers must not treat this as "not denied": a token check that cannot
     consult the deny-list fails closed (the app answers 503
-    ``temporarily_unavailable``), and a revocation that cannot record its
-    entries fails as a whole, so the client retries (RFC 7009 §2.2.1).
+    ``temporarily_unavailable``). A write that fails is kept in the database
+    (``denylist.pending``), so a revocation never fails because of it.
     """
 
 

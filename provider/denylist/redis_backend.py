@@ -5,8 +5,8 @@ drops it by itself when the token would be dead anyway: the key's TTL is the
 token's remaining lifetime. The check is one ``EXISTS``, one round trip.
 
 Writes happen at once, not at the database commit: if the request that denied
-a token then fails, the token stays denied. That errs on the safe side, and a
-revocation that could not reach Redis fails as a whole instead of half-way.
+a token then fails, the token stays denied. That errs on the safe side. A write
+Redis does not take is kept in the database by ``denylist.deny`` (``pending``).
 Any Redis error becomes ``DenyListUnavailable``, never "not denied".
 """
 
