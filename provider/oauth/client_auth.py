@@ -4,7 +4,8 @@ Replaces Authlib's lenient defaults: exactly one method per request, the
 method must be the one the client registered, a malformed Basic header is
 ``invalid_client`` rather than a crash, and every failure answers 401 with
 ``WWW-Authenticate``. Unknown clients cost the same digest comparison as
-known ones.
+known ones, and every failure to authenticate says the same, so the answer
+never tells which client ids exist or how they authenticate.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..extensions import db
 from ..models import Client
 
 MAX_CREDENTIAL_LENGTH = 512
+AUTHENTICATION_FAILED = "Client authentication failed."
 
 
 def _fail(description: str) -> InvalidClientError:
@@ -60,14 +62,12 @@ def authenticate_client(request: OAuth2Request, methods: list[str]) -> Client:
     if not client_id:
         raise _fail("Client authentication is required.")
     if len(client_id) > MAX_CREDENTIAL_LENGTH or len(secret or "") > MAX_CREDENTIAL_LENGTH:
-        raise _fail("Client authentication failed.")
+        raise _fail(AUTHENTICATION_FAILED)
     client = db.session.get(Client, client_id)
     secret_ok = digests.matches(secret or "", client.secret_digest if client else None)
-    if client is None or client.disabled:
-        raise _fail("Client authentication failed.")
-    if method not in methods or not client.check_endpoint_auth_method(method, "token"):
-        raise _fail(f"The client must authenticate with {client.token_endpoint_auth_method}.")
-    if method != "none" and not secret_ok:
-        raise _fail("Client authentication failed.")
+    if client is None or client.disabled \
+            or method not in methods or not client.check_endpoint_auth_method(method, "token") \
+            or (method != "none" and not secret_ok):
+        raise _fail(AUTHENTICATION_FAILED)
     request.auth_method = method
     return client

@@ -8,6 +8,8 @@ redirect to that validated URI carrying ``error``, ``state`` and ``iss``.
 
 from __future__ import annotations
 
+import re
+
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Response, current_app, redirect, render_template, url_for
@@ -30,6 +32,7 @@ KNOWN_PARAMETERS = (
 SINGLE_VALUED = KNOWN_PARAMETERS
 MAX_PARAMETER_LENGTH = 2048
 PROMPTS = {"none", "login", "consent", "select_account"}
+MAX_AGE = re.compile(r"[0-9]{1,10}")
 
 
 class AuthorizationEnded(Exception):
@@ -145,22 +148,25 @@ def parse_prompt(params: dict[str, str], target: ClientRedirect) -> set[str]:
 
 def parse_max_age(params: dict[str, str], target: ClientRedirect) -> int | None:
     raw = params.get("max_age")
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 10:
+    if not raw:
+        return None  # an empty parameter is an omitted one (RFC 6749 §3.1)
+    if not MAX_AGE.fullmatch(raw):  # ASCII digits only: str.isdigit() also takes "²"
         raise target.error("invalid_request", "max_age must be a non-negative integer.")
     return int(raw)
 
 
 def needs_login(login: CurrentLogin | None, prompts: set[str], max_age: int | None,
                 interaction: Interaction | None) -> bool:
+    """OIDC Core §3.1.2.1. ``max_age=0`` is ``prompt=login`` (errata): only a login
+    in this very interaction satisfies it. A positive ``max_age`` is checked against
+    the session's ``auth_time`` every time, so a consent page left open past it asks
+    for the password once more (the consent already given in the interaction stays)."""
     if login is None:
         return True
-    if interaction is not None and interaction.logged_in_at is not None:
-        return False  # this very interaction just logged the user in
-    if "login" in prompts:
+    logged_in_here = interaction is not None and interaction.logged_in_at is not None
+    if not logged_in_here and ("login" in prompts or max_age == 0):
         return True
-    return max_age is not None and clock.now() - login.session.auth_time > max_age
+    return bool(max_age) and clock.now() - login.session.auth_time > max_age
 
 
 def needs_consent(login: CurrentLogin, target: ClientRedirect, scope: str, prompts: set[str],

@@ -55,6 +55,15 @@ def parse_logout_request(params: dict[str, str]) -> LogoutRequest:
     return LogoutRequest(params=params, hint=hint, client=client, redirect_uri=redirect_uri)
 
 
+def initiating_client(logout: LogoutRequest, user_id: str) -> str | None:
+    """The client whose ``offline_access`` families this logout also ends: only one
+    named by a valid hint for this user. A bare ``client_id`` proves nothing (anyone
+    can send it); it only selects the client whose post-logout URIs are checked."""
+    if logout.hint is None or logout.hint.get("sub") != user_id:
+        return None
+    return hint_client_id(logout.hint)
+
+
 def finish(logout: LogoutRequest) -> Response:
     if logout.redirect_uri:
         params = [("state", logout.params["state"])] if logout.params.get("state") else []
@@ -89,7 +98,7 @@ def end_session():
         if hinted_sid != login.session.sid:  # §2: confirm unless the hint names this session
             return Response(render_template("logout/confirm.html", logout=logout,
                                             login=login), mimetype="text/html")
-    end_login_session(login.session, logout.client.client_id if logout.client else None)
+    end_login_session(login.session, initiating_client(logout, login.user.id))
     forget_login()
     after_this_request(_wake_jobs)
     return finish(logout)
