@@ -9,7 +9,6 @@ import pytest
 
 from provider.extensions import db
 from provider.models import RefreshTokenFamily
-
 from tests.conftest import CSRF, Browser, basic_auth, pkce_pair, query_of
 from tests.integration.test_logout import families, live_sessions, register, sign_in
 
