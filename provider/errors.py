@@ -9,6 +9,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .denylist import DenyListUnavailable
+from .oauth.descriptions import safe_description
 
 JSON_PATHS = ("/token", "/userinfo", "/.well-known/", "/revoke", "/introspect")
 
@@ -25,7 +26,7 @@ def _wants_json() -> bool:
 
 def json_error(status: int, error: str, description: str) -> Response:
     """An RFC 6749 §5.2 / RFC 6750 §3 error body, never cached."""
-    body = json.dumps({"error": error, "error_description": description})
+    body = json.dumps({"error": error, "error_description": safe_description(description)})
     response = Response(body, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,6 +7,7 @@ from authlib.oauth2.rfc6749 import InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from ..models import Client, User
+from .descriptions import safe_description
 
 OPENID_SCOPES = ("openid", "profile", "email", "offline_access")
 
@@ -34,7 +35,8 @@ def check_requested_scope(client: Client, scope: str | None) -> None:
     allowed = set(scope_to_list(client.allowed_scope) or [])
     unknown = [name for name in scope_to_list(scope) if name not in allowed]
     if unknown:
-        raise InvalidScopeError(f"The client may not request: {_ascii(' '.join(unknown))}")
+        names = safe_description(" ".join(unknown))
+        raise InvalidScopeError(f"The client may not request: {names}")
 
 
 def service_scope(client: Client, requested: str | None) -> str:
@@ -48,7 +50,8 @@ def service_scope(client: Client, requested: str | None) -> str:
     names = scope_to_list(requested)
     refused = [name for name in names if name not in services]
     if refused:
-        raise InvalidScopeError(f"Not a service scope of this client: {_ascii(' '.join(refused))}")
+        names = safe_description(" ".join(refused))
+        raise InvalidScopeError(f"Not a service scope of this client: {names}")
     return " ".join(names)
 
 
@@ -66,7 +69,3 @@ def user_claims(user: User, scope: str) -> dict:
     return claims
 
 
-def _ascii(text: str) -> str:
-    """Error descriptions are restricted to printable ASCII without quote or backslash."""
-    cleaned = "".join(ch if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\' else "?" for ch in text)
-    return cleaned[:200]

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Client
 from . import codes, refresh_tokens
 from .client_auth import authenticate_client
+from .descriptions import safe_description
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from .introspection import IntrospectionEndpoint
 from .openid import IdTokenExtension
@@ -26,6 +27,10 @@ EXTENSION_KEY = "provider_authorization_server"
 class ProviderAuthorizationServer(AuthorizationServer):
     def authenticate_client(self, request, methods, endpoint="token"):
         return authenticate_client(request, methods)
+
+    def handle_error_response(self, request, error):
+        error.description = safe_description(error.description)
+        return super().handle_error_response(request, error)
 
     def create_oauth2_request(self, request) -> OAuth2Request:
         """The current HTTP request, or a stored authorization request (a dict)."""

@@ -20,6 +20,7 @@ from ..accounts.interactions import finish_interaction, is_expired, start_intera
 from ..accounts.sessions import CurrentLogin, current_login
 from ..extensions import db
 from ..models import Client, Interaction
+from ..oauth.descriptions import safe_description
 from ..oauth.server import authorization_server
 from ..oauth.tokens import LoginContext
 
@@ -54,7 +55,7 @@ class ClientRedirect:
     def error(self, error: str, description: str | None = None) -> AuthorizationEnded:
         params = [("error", error)]
         if description:
-            params.append(("error_description", description))
+            params.append(("error_description", safe_description(description)))
         if self.state:
             params.append(("state", self.state))
         location = add_params_to_uri(self.redirect_uri, params)

@@ -12,6 +12,9 @@ from ..oauth.server import authorization_server
 bp = Blueprint("token", __name__)
 
 # An empty value counts as absent (RFC 6749 §3.2): "missing", not "invalid grant".
+KNOWN_PARAMETERS = frozenset({
+    "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
+    "client_id", "client_secret", "resource"})
 REQUIRED_PARAMETERS = {"authorization_code": "code", "refresh_token": "refresh_token"}
 
 
@@ -20,8 +23,9 @@ def request_shape_problem() -> str | None:
     if request.args:
         return "Token request parameters belong in the request body."
     for name, values in request.form.lists():
-        if len(values) > 1:
-            return f"Parameter {name} is repeated."
+        if len(values) > 1:  # the name is the client's text: only known names are echoed
+            return f"Parameter {name} is repeated." if name in KNOWN_PARAMETERS \
+                else "A parameter is repeated."
     grant_type = request.form.get("grant_type")
     if not grant_type:
         return "Missing grant_type."

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from ..errors import json_error
 from ..extensions import db
 from ..models import User
+from ..oauth.descriptions import safe_description
 from ..oauth.scopes import user_claims
 from ..oauth.tokens import InvalidAccessToken, verify_access_token
 
@@ -23,6 +24,7 @@ def bearer_error(status: int, error: str | None = None, description: str | None 
         response = json_error(status, "invalid_request", "A bearer token is required.")
     else:
         parts = [f'error="{error}"']
+        description = safe_description(description)  # it stands inside a quoted-string
         if description:
             parts.append(f'error_description="{description}"')
         if scope:
