@@ -15,6 +15,7 @@ from .models import AuditEvent
 log = logging.getLogger("provider.audit")
 # events that suggest an attack or a fault; the rest are routine and logged at INFO
 WARNING_EVENTS = {"refresh_token_reuse", "authorization_code_replay", "login_failed",
+                  "login_throttled",
                   "signing_key_revoked", "backchannel_logout_delivery"}
 
 

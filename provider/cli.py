@@ -158,6 +158,18 @@ def users_enable(username: str) -> None:
     click.echo(f"enabled {username}")
 
 
+@users.command("unlock")
+@click.argument("username")
+@handles_errors
+def users_unlock(username: str) -> None:
+    """Clear a user's login throttle (the back-off after failed sign-ins) at once."""
+    from . import management
+
+    with _app().app_context():
+        management.unlock_user(username)
+    click.echo(f"unlocked {username}")
+
+
 @main.group()
 def clients() -> None:
     """Manage OAuth clients."""

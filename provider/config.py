@@ -65,6 +65,14 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_PASSWORD_MEMORY_COST": 65536,
     "PROVIDER_PASSWORD_PARALLELISM": 4,
     "PROVIDER_SQLITE_BUSY_TIMEOUT_MS": 15000,
+    # login throttling (RFC 6749 §10.10): free failures per (account, client address) and
+    # per account, then a back-off doubling from the first value up to the cap; counters
+    # with no failure for the reset time start again (provider/accounts/throttle.py)
+    "PROVIDER_LOGIN_FREE_ATTEMPTS": 5,
+    "PROVIDER_LOGIN_ACCOUNT_FREE_ATTEMPTS": 20,
+    "PROVIDER_LOGIN_BACKOFF_SECONDS": 1,
+    "PROVIDER_LOGIN_BACKOFF_MAX_SECONDS": 900,
+    "PROVIDER_LOGIN_THROTTLE_RESET_SECONDS": 24 * 3600,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     "SESSION_COOKIE_NAME": "provider_session",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -154,6 +162,7 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
         )
     _validate_issuer(config["PROVIDER_ISSUER"])
     _validate_algorithms(config)
+    _validate_login_throttle(config)
     for name in ("PROVIDER_REFRESH_GRACE_SECONDS", "PROVIDER_REFRESH_IDLE_TTL",
                  "PROVIDER_REFRESH_ABSOLUTE_TTL"):
         if not isinstance(config[name], int) or config[name] < 0:
@@ -178,6 +187,26 @@ def _validate_algorithms(config: dict[str, Any]) -> None:
         raise ConfigurationError("PROVIDER_ACCESS_TOKEN_ALG must be one of the signing algorithms")
     if int(config["PROVIDER_KEY_ROTATION_INTERVAL"]) < 0:
         raise ConfigurationError("PROVIDER_KEY_ROTATION_INTERVAL must be >= 0 seconds")
+
+
+LOGIN_THROTTLE_SETTINGS = ("PROVIDER_LOGIN_FREE_ATTEMPTS", "PROVIDER_LOGIN_ACCOUNT_FREE_ATTEMPTS",
+                           "PROVIDER_LOGIN_BACKOFF_SECONDS", "PROVIDER_LOGIN_BACKOFF_MAX_SECONDS",
+                           "PROVIDER_LOGIN_THROTTLE_RESET_SECONDS")
+
+
+def _validate_login_throttle(config: dict[str, Any]) -> None:
+    for name in LOGIN_THROTTLE_SETTINGS:
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"{name} must be a whole number of at least 1")
+    if config["PROVIDER_LOGIN_BACKOFF_MAX_SECONDS"] < config["PROVIDER_LOGIN_BACKOFF_SECONDS"]:
+        raise ConfigurationError("PROVIDER_LOGIN_BACKOFF_MAX_SECONDS must be at least "
+                                 "PROVIDER_LOGIN_BACKOFF_SECONDS")
+    # a counter forgotten while its back-off runs would hand out fresh free attempts
+    if config["PROVIDER_LOGIN_THROTTLE_RESET_SECONDS"] <= config[
+            "PROVIDER_LOGIN_BACKOFF_MAX_SECONDS"]:
+        raise ConfigurationError("PROVIDER_LOGIN_THROTTLE_RESET_SECONDS must exceed "
+                                 "PROVIDER_LOGIN_BACKOFF_MAX_SECONDS")
 
 
 def _validate_port(port: Any) -> None:
@@ -338,6 +367,9 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
     if not config.get("SESSION_COOKIE_SECURE"):
         add("error" if https else "warning", "SESSION_COOKIE_SECURE",
             "session cookie is sent over plain http")
+    if int(config["PROVIDER_LOGIN_BACKOFF_MAX_SECONDS"]) > 900:
+        add("warning", "PROVIDER_LOGIN_BACKOFF_MAX_SECONDS", "anyone who knows a username "
+            "can keep that account locked out for this long at a time; 900 s at most advised")
     if int(config["PROVIDER_PASSWORD_MEMORY_COST"]) < 19456:
         add("error" if https else "warning", "PROVIDER_PASSWORD_MEMORY_COST",
             "argon2id memory below the OWASP minimum of 19 MiB (test setting)")

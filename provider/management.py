@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import flask_migrate
 from flask import Flask, current_app
 
-from . import clock, denylist, digests
-from .accounts import interactions
+from . import audit, clock, denylist, digests
+from .accounts import interactions, throttle
 from .accounts.passwords import hash_password
 from .config import Finding, is_loopback_host, unsafe_settings
 from .database import MIGRATIONS, begin_write, writing
@@ -129,6 +129,18 @@ def set_user_disabled(username: str, disabled: bool) -> None:
     if disabled:
         revoke_families("user_disabled", user_id=user.id)
     db.session.commit()
+
+
+@writing
+def unlock_user(username: str) -> int:
+    """Clear a user's login throttle at once; returns how many counters went."""
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    if user is None:
+        raise ManagementError(f"no user {username!r}")
+    cleared = throttle.unlock(username)
+    audit.record("login_unlocked", user_id=user.id, counters=cleared)
+    db.session.commit()
+    return cleared
 
 
 # --- clients -------------------------------------------------------------------------
@@ -283,6 +295,7 @@ def purge() -> dict[str, int]:
             (LoginSession.expires_at <= old) | (LoginSession.ended_at <= old))).rowcount,
         "logout_deliveries": db.session.execute(db.delete(LogoutDelivery).where(
             LogoutDelivery.status != "pending", LogoutDelivery.created_at <= old)).rowcount,
+        "login_throttles": throttle.purge_stale(),
     }
     db.session.commit()
     counts["denied_access_tokens"] = denylist.purge_expired()  # its own backend and commit

@@ -13,13 +13,13 @@ from flask import (
 )
 
 from .. import audit, clock, jobs
+from ..accounts import throttle
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
 from ..accounts.interactions import find_interaction, is_expired
-from ..accounts.passwords import VerifiedPassword, complete_login, verify_password
+from ..accounts.passwords import complete_login
 from ..accounts.sessions import current_login, start_login_session
 from ..database import atomic_view, write_transaction
-from ..extensions import db
 from ..models import Interaction, LoginSession, User
 from ..oauth.logout import end_login_session
 from ..oauth.scopes import describe
@@ -31,6 +31,7 @@ bp = Blueprint("account", __name__)
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024
 LOGIN_FAILED = "Incorrect username or password."
+LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again in {wait}."
 EXPIRED = ("Sign-in request expired",
            "This sign-in request is no longer valid. Return to the application and start again.")
 
@@ -60,27 +61,28 @@ def home():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    verified = None
+    attempt = None
     if request.method == "POST":
         require_csrf()
-        verified = _verify_login_form()  # argon2 runs before the write lock is taken
+        attempt = _verify_login_form()  # throttle and argon2 run before the write lock
     with write_transaction():
-        return _login(verified)
+        if attempt is not None and attempt.verified is not None:
+            throttle.forget_success(attempt.claim)  # whatever follows, this was no guess
+        return _login(attempt)
 
 
-def _verify_login_form() -> VerifiedPassword | None:
+def _verify_login_form() -> throttle.LoginAttempt | None:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     if request.form.get("action") == "cancel":
         return None
     if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
-        return None
-    verified = verify_password(username, password)
-    db.session.rollback()
-    return verified
+        return None  # no account has such a name or password: nothing is guessed
+    # the peer address only: X-Forwarded-For is not believed (see README, throttling)
+    return throttle.try_password(username, password, request.remote_addr)
 
 
-def _login(verified: VerifiedPassword | None):
+def _login(attempt: throttle.LoginAttempt | None):
     interaction = _interaction_or_page(request.values.get("interaction"))
     if isinstance(interaction, Response):
         return interaction
@@ -91,9 +93,12 @@ def _login(verified: VerifiedPassword | None):
         return _login_page(interaction, username=hint[:MAX_USERNAME])
     if request.form.get("action") == "cancel" and interaction is not None:
         return authorization_flow.abandon(interaction, "access_denied", "The user cancelled.")
+    username = request.form.get("username", "")[:MAX_USERNAME]
+    if attempt is not None and attempt.claim.throttled:
+        return _throttled_page(interaction, username, attempt.claim.retry_after)
+    verified = attempt.verified if attempt is not None else None
     user = complete_login(verified) if verified is not None else None
     if user is None:
-        username = request.form.get("username", "")[:MAX_USERNAME]
         audit.record("login_failed", username=username)
         return _login_page(interaction, username=username, error=LOGIN_FAILED)
     login = _sign_in(user)
@@ -130,6 +135,17 @@ def _login_page(interaction: Interaction | None, username: str, error: str | Non
         username=username,
         error=error,
     )
+
+
+def _throttled_page(interaction: Interaction | None, username: str, retry_after: int) -> Response:
+    """The login form again, saying how long to wait; the same for every username."""
+    audit.record("login_throttled", username=username, retry_after=retry_after)
+    minutes = -(-retry_after // 60)
+    wait = (f"{retry_after} second{'s' if retry_after != 1 else ''}" if retry_after < 60
+            else f"{minutes} minute{'s' if minutes != 1 else ''}")
+    page = _login_page(interaction, username=username, error=LOGIN_THROTTLED.format(wait=wait))
+    return Response(page, status=429, mimetype="text/html",
+                    headers={"Retry-After": str(retry_after)})
 
 
 @bp.route("/consent", methods=["GET", "POST"])

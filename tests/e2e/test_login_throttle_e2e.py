@@ -1,0 +1,91 @@
+"""Login throttling over real HTTP against ``provider serve`` (two gunicorn worker
+processes on one SQLite file): wrong passwords from eight threads, each request
+on its own connection, end throttled after exactly the free attempts in total,
+so the counter is the database's and not a worker's; the right password is then
+refused until ``provider users unlock`` (another process) clears it.
+
+The database is only ever read here (read-only connection)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from contextlib import closing
+
+import pytest
+import requests
+
+from tests.conftest import CSRF
+from tests.e2e.conftest import PASSWORD, launch_provider
+
+pytestmark = pytest.mark.e2e
+
+THREADS = 8
+PER_THREAD = 8
+FREE = 5  # PROVIDER_LOGIN_FREE_ATTEMPTS, the default
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory):
+    # a first back-off of ten minutes: no block can end while the test runs, so the
+    # number of verified attempts depends on the counter alone, never on timing
+    with launch_provider(tmp_path_factory.mktemp("throttle-instance"),
+                         extra_config="PROVIDER_LOGIN_BACKOFF_SECONDS = 600\n") as live:
+        yield live
+
+
+def sign_in(provider, password: str) -> requests.Response:
+    """A fresh browser: GET the form, POST it once (gunicorn's sync workers close
+    every connection, so each request is a new one, taken by either worker)."""
+    http = requests.Session()
+    page = http.get(provider.issuer + "/login", timeout=TIMEOUT)
+    page.raise_for_status()
+    return http.post(provider.issuer + "/login", allow_redirects=False, timeout=TIMEOUT, data={
+        "csrf_token": CSRF.search(page.text).group(1), "username": "alice",
+        "password": password, "action": "login"})
+
+
+def counters(provider) -> list[int]:
+    uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as database:
+        return sorted(row[0] for row in database.execute("SELECT failures FROM login_throttles"))
+
+
+def test_guessing_from_many_threads_over_two_workers_shares_one_counter(provider):
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def guess() -> None:
+        for _ in range(PER_THREAD):
+            response = sign_in(provider, "not the password")
+            marker = ("incorrect" if "Incorrect username or password." in response.text
+                      else "throttled" if "Too many failed sign-in attempts." in response.text
+                      else response.text[:200])
+            with lock:
+                outcomes[(response.status_code, marker)] += 1
+
+    threads = [threading.Thread(target=guess) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT * PER_THREAD)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert outcomes == {(200, "incorrect"): FREE,
+                        (429, "throttled"): THREADS * PER_THREAD - FREE}, outcomes
+    assert counters(provider) == [FREE, FREE]  # alice's pair and alice's account
+
+    refused = sign_in(provider, PASSWORD)
+    assert refused.status_code == 429 and "Location" not in refused.headers
+    assert int(refused.headers["Retry-After"]) > 0
+
+    unlocked = provider.cli("users", "unlock", "alice")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert unlocked.stdout.strip() == "unlocked alice"
+    assert counters(provider) == []
+
+    signed_in = sign_in(provider, PASSWORD)
+    assert signed_in.status_code == 303, signed_in.text
+    assert counters(provider) == []
