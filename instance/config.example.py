@@ -43,6 +43,17 @@
 # SQLite only: how long a writer waits for the lock before giving up.
 # PROVIDER_SQLITE_BUSY_TIMEOUT_MS = 15000
 
+# Sign-in throttling (RFC 6749 §10.10). Free failed passwords per (account, client
+# address) and per account from every address; after that each failure starts a
+# back-off that doubles from the first value up to the cap (more than 900 s lets anyone
+# who knows a username lock that account out for longer). A counter with no failure
+# for the reset time starts again from zero. `provider users unlock USERNAME` clears it.
+# PROVIDER_LOGIN_FREE_ATTEMPTS = 5
+# PROVIDER_LOGIN_ACCOUNT_FREE_ATTEMPTS = 20
+# PROVIDER_LOGIN_BACKOFF_SECONDS = 1
+# PROVIDER_LOGIN_BACKOFF_MAX_SECONDS = 900
+# PROVIDER_LOGIN_THROTTLE_RESET_SECONDS = 24 * 3600
+
 # Signing: algorithms with an active key (RS256 cannot be switched off) and the one
 # access tokens use. ID tokens follow each client's id_token_signed_response_alg.
 # PROVIDER_SIGNING_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
