@@ -42,6 +42,7 @@ from .models import (
 )
 from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
 from .oauth import codes
+from .oauth.logout import end_login_session
 from .oauth.refresh_tokens import revoke_families
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -127,8 +128,22 @@ def set_user_disabled(username: str, disabled: bool) -> None:
         raise ManagementError(f"no user {username!r}")
     user.disabled = disabled
     if disabled:
+        user.tokens_not_before = clock.now()  # also the tokens no family tracks
+        end_user_sessions(user.id, "user_disabled")
         revoke_families("user_disabled", user_id=user.id)
-    db.session.commit()
+    db.session.commit()  # the servers' outbox jobs deliver the back-channel notices
+
+
+def end_user_sessions(user_id: str, reason: str) -> int:
+    """End every live provider session of the user as a logout does (families, the
+    deny-list, back-channel notices), in the caller's transaction."""
+    now = clock.now()
+    live = db.session.scalars(db.select(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None),
+        LoginSession.expires_at > now)).all()
+    for login in live:
+        end_login_session(login, reason=reason)
+    return len(live)
 
 
 @writing
@@ -249,7 +264,9 @@ def rotate_client_secret(client_id: str) -> str:
 
 @writing
 def disable_client(client_id: str) -> None:
-    _client(client_id).disabled = True
+    client = _client(client_id)
+    client.disabled = True
+    client.tokens_not_before = clock.now()  # also its client_credentials tokens
     revoke_families("client_disabled", client_id=client_id)
     db.session.commit()
 

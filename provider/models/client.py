@@ -31,6 +31,9 @@ class Client(db.Model, ClientMixin):
     )
     trusted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Access tokens issued at or before this time are refused (set when disabled):
+    # tokens that no family tracks cannot be deny-listed one by one.
+    tokens_not_before: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[int] = mapped_column(Integer, default=clock.now, nullable=False)
     secret_rotated_at: Mapped[int | None] = mapped_column(Integer)
     # OpenID Connect Back-Channel Logout 1.0 §2.2

@@ -26,6 +26,9 @@ class User(db.Model):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Access tokens issued at or before this time are refused (set when disabled):
+    # tokens that no family tracks cannot be deny-listed one by one.
+    tokens_not_before: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[int] = mapped_column(Integer, default=clock.now, nullable=False)
 
     def get_user_id(self) -> str:

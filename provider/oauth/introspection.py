@@ -32,7 +32,7 @@ from ..models import Client, User
 from . import presented_tokens
 from .presented_tokens import PresentedAccessToken, PresentedRefreshToken, PresentedToken
 from .refresh_tokens import family_end_reason
-from .tokens import CLOCK_SKEW, sign_jwt
+from .tokens import CLOCK_SKEW, recalled_by_holder, sign_jwt
 
 JSON_MEDIA_TYPE = "application/json"
 JWT_MEDIA_TYPE = "application/token-introspection+jwt"
@@ -111,13 +111,9 @@ def _describe_access_token(token: PresentedAccessToken) -> dict:
     iat = claims.get("iat")
     if token.expires_at <= now or not isinstance(iat, int) or iat > now + CLOCK_SKEW:
         return dict(INACTIVE)
-    if _enabled_client(token.client_id) is None:
+    if recalled_by_holder(claims) is not None:
         return dict(INACTIVE)
-    user = None
-    if token.user_id is not None:
-        user = db.session.get(User, token.user_id)
-        if user is None or user.disabled:
-            return dict(INACTIVE)
+    user = db.session.get(User, token.user_id) if token.user_id is not None else None
     # last: the one check that may leave the database (Redis); dead tokens never need it
     if denylist.is_denied(token.jti):
         return dict(INACTIVE)

@@ -21,7 +21,7 @@ from provider import config as provider_config
 from provider.cli import main
 from provider.extensions import db
 from provider.keys.lifecycle import revoke_key, rotate
-from provider.models import LoginSession, RefreshToken, RefreshTokenFamily
+from provider.models import Client, LoginSession, RefreshToken, RefreshTokenFamily
 from provider.oauth.tokens import sign_jwt
 from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
 
@@ -91,6 +91,17 @@ def service_token(client, service: dict) -> str:
                            headers=basic_auth(service["client_id"], service["client_secret"]))
     assert response.status_code == 200, response.data
     return response.get_json()["access_token"]
+
+
+@pytest.fixture(autouse=True)
+def svc(app) -> None:
+    """The client the minted tokens name: the provider refuses a token whose client
+    it does not know (or has disabled), and so does the debugger."""
+    with app.app_context():
+        db.session.add(Client(client_id="svc", name="Minted tokens' client",
+                              token_endpoint_auth_method="client_secret_basic",
+                              grant_types=["client_credentials"], allowed_scope="api:read"))
+        db.session.commit()
 
 
 def access_claims(**changes) -> dict:

@@ -24,7 +24,7 @@ from ... import clock, denylist, keys
 from ...extensions import db
 from ...models import SigningKey
 from ...models.signing_key import NEXT, RETIRED
-from ..tokens import ACCESS_TOKEN_TYPES, CLOCK_SKEW
+from ..tokens import ACCESS_TOKEN_TYPES, CLOCK_SKEW, recalled_by_holder
 from .verdict import ACCESS_TOKEN, ID_TOKEN, UNKNOWN, Verdict, relative, stamp
 
 MAX_JWT_LENGTH = 8192  # as verify_access_token
@@ -182,6 +182,11 @@ def check_claims(verdict: Verdict, claims: dict) -> None:
             verdict.problem("missing_claim", "no jti claim, so revocation cannot be checked")
         else:
             _check_revocation(verdict, jti)
+        # only for a token that is otherwise ours and good: the holder's word is the last
+        recalled = recalled_by_holder(claims) if verdict.kind == ACCESS_TOKEN \
+            and verdict.valid else None
+        if recalled:
+            verdict.problem("revoked", f"revoked: {recalled}")
 
 
 def _check_revocation(verdict: Verdict, jti: str) -> None:

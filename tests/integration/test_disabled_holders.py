@@ -1,0 +1,102 @@
+"""A disabled client or user recalls every access token it holds, including those no
+refresh-token family tracks (a client without the refresh grant, client_credentials):
+each keeps a ``tokens_not_before`` checked wherever the deny-list is. Disabling a user
+also ends their provider sessions as a logout does."""
+
+from __future__ import annotations
+
+import pytest
+
+from provider import clock, management
+from provider.extensions import db
+from provider.models import LoginSession, LogoutDelivery
+from provider.oauth.tokens import InvalidAccessToken, verify_access_token
+from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
+from tests.integration.test_logout import Receiver, register, sign_in
+from tests.integration.token_lifecycle import active
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def no_refresh(make_client):
+    """A client whose tokens live in no family: nothing to deny-list them by."""
+    return make_client(name="No refresh", trusted=True, grant_types=("authorization_code",),
+                       scope="openid profile")
+
+
+def code_flow_token(client, browser, rp: dict) -> str:
+    verifier, challenge = pkce_pair()
+    response = browser.authorize({
+        "response_type": "code", "client_id": rp["client_id"], "scope": "openid profile",
+        "redirect_uri": rp["redirect_uris"][0], "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    code = query_of(response.headers["Location"])["code"]
+    token = client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
+                        data={"grant_type": "authorization_code", "code": code,
+                              "redirect_uri": rp["redirect_uris"][0], "code_verifier": verifier})
+    assert token.status_code == 200, token.data
+    assert "refresh_token" not in token.get_json()
+    return token.get_json()["access_token"]
+
+
+def userinfo(client, token: str) -> int:
+    return client.get("/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_a_disabled_clients_access_tokens_are_refused_at_userinfo(app, client, browser, alice,
+                                                                  no_refresh):
+    token = code_flow_token(client, browser, no_refresh)
+    assert userinfo(client, token) == 200
+    with app.app_context():
+        management.disable_client(no_refresh["client_id"])
+    assert userinfo(client, token) == 401
+
+
+def test_a_disabled_clients_service_tokens_fail_the_one_verification(app, client, make_client):
+    service = make_client(name="Service", grant_types=("client_credentials",), scope="api:read")
+    response = client.post("/token", data={"grant_type": "client_credentials"},
+                           headers=basic_auth(service["client_id"], service["client_secret"]))
+    token = response.get_json()["access_token"]
+    with app.app_context():
+        assert verify_access_token(token, {ISSUER})["client_id"] == service["client_id"]
+        management.disable_client(service["client_id"])
+    with app.app_context(), pytest.raises(InvalidAccessToken, match="revoked"):
+        verify_access_token(token, {ISSUER})
+
+
+def test_a_user_enabled_again_does_not_revive_tokens_from_before(app, client, browser, alice,
+                                                                 no_refresh):
+    token = code_flow_token(client, browser, no_refresh)
+    with app.app_context():
+        management.set_user_disabled("alice", True)
+    assert userinfo(client, token) == 401
+    assert active(client, no_refresh, token) is False
+    with app.app_context():
+        management.set_user_disabled("alice", False)
+    assert userinfo(client, token) == 401  # tokens_not_before outlives the disable
+    assert active(client, no_refresh, token) is False
+    # a token issued after the user is enabled again works
+    with clock.advance(1):
+        fresh = code_flow_token(client, browser, no_refresh)
+        assert userinfo(client, fresh) == 200
+
+
+def test_disabling_a_user_ends_their_sessions_as_a_logout(app, client, browser, alice,
+                                                          make_client):
+    receiver = Receiver()
+    try:
+        rp = register(app, make_client, backchannel_logout_uri=receiver.url)
+        sign_in(client, browser, rp, scope="openid")
+        with app.app_context():
+            management.set_user_disabled("alice", True)
+            [login] = db.session.scalars(db.select(LoginSession)).all()
+            assert login.ended_at is not None
+            [delivery] = db.session.scalars(db.select(LogoutDelivery)).all()
+            assert delivery.sid == login.sid and delivery.client_id == rp["client_id"]
+        assert "not signed in" in client.get("/").get_data(as_text=True)
+    finally:
+        receiver.close()
