@@ -299,7 +299,6 @@ def purge() -> dict[str, int]:
     now = clock.now()
     old = now - RETENTION
     counts = {
-        "authorization_codes": codes.purge_expired(),
         "interactions": interactions.purge_expired(),
         "issued_access_tokens": db.session.execute(db.delete(IssuedAccessToken).where(
             IssuedAccessToken.expires_at <= now)).rowcount,
@@ -308,6 +307,8 @@ def purge() -> dict[str, int]:
         )).rowcount,
         "refresh_tokens": db.session.execute(db.delete(RefreshToken).where(
             RefreshToken.family_id.not_in(db.select(RefreshTokenFamily.id)))).rowcount,
+        # after the families: a redeemed code stays while its family may be replayed
+        "authorization_codes": codes.purge_expired(),
         "login_sessions": db.session.execute(db.delete(LoginSession).where(
             (LoginSession.expires_at <= old) | (LoginSession.ended_at <= old))).rowcount,
         "logout_deliveries": db.session.execute(db.delete(LogoutDelivery).where(

@@ -13,7 +13,7 @@ from flask import current_app
 
 from .. import audit, clock, denylist, digests
 from ..extensions import db
-from ..models import AuthorizationCode, Client
+from ..models import AuthorizationCode, Client, RefreshTokenFamily
 from . import refresh_tokens
 from .tokens import IssuedTokens
 
@@ -103,13 +103,18 @@ def record_issuance(code: AuthorizationCode, issued: IssuedTokens) -> None:
 
 
 def purge_expired() -> int:
-    """Drop codes past expiry whose issued access tokens are dead too."""
+    """Drop codes past expiry whose issued access tokens are dead too and that
+    started no family still stored: replay detection (RFC 9700 §4.5) needs the
+    code's digest for as long as what the code started can live."""
     now = clock.now()
+    started_family = db.select(RefreshTokenFamily.id).where(
+        RefreshTokenFamily.authorization_code_id == AuthorizationCode.id).exists()
     result = db.session.execute(
         db.delete(AuthorizationCode).where(
             AuthorizationCode.expires_at <= now,
             (AuthorizationCode.issued_access_expires_at.is_(None))
             | (AuthorizationCode.issued_access_expires_at <= now),
+            ~started_family,
         )
     )
     return result.rowcount or 0
