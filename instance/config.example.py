@@ -64,6 +64,10 @@
 # PROVIDER_KEY_ROTATION_INTERVAL = 90 * 24 * 3600
 # PROVIDER_JOBS_TICK_SECONDS = 15
 
+# `provider serve`: how long a client may take to send a whole request (headers and
+# body) before it is answered 408 and its connection closed.
+# PROVIDER_REQUEST_READ_TIMEOUT_SECONDS = 30
+
 # KEK rotation: the previous KEKs still decrypt; `provider keys rewrap` re-encrypts
 # every stored key under the current one, after which they can be removed.
 # PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS = ["old-kek-base64url"]

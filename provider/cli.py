@@ -82,13 +82,16 @@ def init(seed_demo: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 5000.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Request threads per worker process.")
 @handles_errors
-def serve(host: str, port: int | None, workers: int) -> None:
-    """Serve with gunicorn (a production WSGI server)."""
+def serve(host: str, port: int | None, workers: int, threads: int) -> None:
+    """Serve with gunicorn (a production WSGI server): WORKERS processes of THREADS threads."""
     from .serving import serve as run_server
 
     app = _app()
-    run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers)
+    run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers,
+               threads=threads)
 
 
 @main.command()

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_ACCESS_TOKEN_ALG": "RS256",
     "PROVIDER_KEY_ROTATION_INTERVAL": 0,  # seconds between automatic rotations; 0 = off
     "PROVIDER_JOBS_TICK_SECONDS": 15,  # how often each worker looks for due background jobs
+    # `provider serve`: a client gets this long to send a whole request, headers and body
+    "PROVIDER_REQUEST_READ_TIMEOUT_SECONDS": 30,
     # logout: revoke other clients' offline_access families too (Back-Channel Logout §2.7
     # advises against it), and deny-list the session's live access tokens
     "PROVIDER_LOGOUT_REVOKES_OFFLINE": False,
@@ -167,6 +169,11 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
                  "PROVIDER_REFRESH_ABSOLUTE_TTL"):
         if not isinstance(config[name], int) or config[name] < 0:
             raise ConfigurationError(f"{name} must be a non-negative whole number of seconds")
+    read_timeout = config["PROVIDER_REQUEST_READ_TIMEOUT_SECONDS"]
+    if isinstance(read_timeout, bool) or not isinstance(read_timeout, int | float) \
+            or read_timeout <= 0:
+        raise ConfigurationError("PROVIDER_REQUEST_READ_TIMEOUT_SECONDS must be a positive "
+                                 "number of seconds")
     issuer_is_https = config["PROVIDER_ISSUER"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = issuer_is_https
     config["PREFERRED_URL_SCHEME"] = "https" if issuer_is_https else "http"

@@ -16,7 +16,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -96,7 +96,7 @@ def write_transaction() -> Iterator[None]:
 
 def atomic_view(commit_when: Callable[[Any], bool] | None = None,
                 writes_when: Callable[[], bool] | None = None) -> Callable[[F], F]:
-    """Run a view in one writing transaction.
+    """Run a view in one writing transaction, once its request body has arrived.
 
     The transaction commits when the view returns and ``commit_when(response)``
     is true (default: always), and rolls back otherwise or on an exception.
@@ -107,6 +107,9 @@ def atomic_view(commit_when: Callable[[Any], bool] | None = None,
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # The whole body is in before the write lock is taken: a client trickling
+            # it in must not hold SQLite's lock, and so every writer, while it does.
+            request.get_data(cache=True)
             if writes_when is None or writes_when():
                 begin_write()
             try:
