@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, redirect, request
 
 from ..database import atomic_view
 from . import authorization_flow
@@ -13,6 +15,17 @@ bp = Blueprint("authorize", __name__)
 @bp.route("/authorize", methods=["GET", "POST"])
 @atomic_view()
 def authorize():
+    if request.method == "POST" and not _has_session_cookie():
+        # A cross-site form POST carries no SameSite=Lax cookie: handled here it would
+        # start a fresh session over the user's login. The same request as a GET is a
+        # top-level navigation, which does carry the cookie.
+        query = urlencode(list(request.form.items(multi=True)))
+        issuer = current_app.config["PROVIDER_ISSUER"].rstrip("/")
+        return redirect(f"{issuer}/authorize?{query}", code=303)
     source = request.args if request.method == "GET" else request.form
     params = authorization_flow.collect_parameters(source.to_dict(flat=False))
     return authorization_flow.authorize(params)
+
+
+def _has_session_cookie() -> bool:
+    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies
