@@ -5,6 +5,8 @@ Only what is implemented is advertised.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, url_for
 
 from ..keys import key_ring
@@ -14,8 +16,10 @@ from .scopes import OPENID_SCOPES
 
 
 def _url(endpoint: str) -> str:
-    issuer = current_app.config["PROVIDER_ISSUER"]
-    return issuer + url_for(endpoint)
+    """The issuer's origin and the endpoint's path, which begins with the issuer's own
+    path (``http_guards.IssuerMount``): nothing comes from the request's headers."""
+    issuer = urlsplit(current_app.config["PROVIDER_ISSUER"])
+    return f"{issuer.scheme}://{issuer.netloc}{url_for(endpoint)}"
 
 
 def server_metadata() -> dict:
