@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "PROVIDER_LOGOUT_DENYLISTS_ACCESS_TOKENS": True,
     # back-channel deliveries to private, link-local or loopback addresses
     "PROVIDER_OUTBOUND_ALLOW_PRIVATE": False,
+    # one back-channel attempt, connect to last byte read, ends after this many seconds
+    "PROVIDER_OUTBOUND_DEADLINE_SECONDS": 10,
     "PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS": [],  # still decrypt, never encrypt
     "PROVIDER_DISCOVERY_MAX_AGE": 300,
     # argon2id parameters; tests lower them, production keeps argon2-cffi's defaults
@@ -164,6 +166,11 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
         )
     _validate_issuer(config["PROVIDER_ISSUER"])
     _validate_algorithms(config)
+    deadline = config["PROVIDER_OUTBOUND_DEADLINE_SECONDS"]
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) \
+            or not 0 < deadline <= 60:
+        raise ConfigurationError("PROVIDER_OUTBOUND_DEADLINE_SECONDS must be more than 0 "
+                                 "and at most 60 seconds")
     _validate_login_throttle(config)
     for name in ("PROVIDER_REFRESH_GRACE_SECONDS", "PROVIDER_REFRESH_IDLE_TTL",
                  "PROVIDER_REFRESH_ABSOLUTE_TTL"):

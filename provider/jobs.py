@@ -1,6 +1,7 @@
 """Background jobs inside the server: each runs in one process at a time across
 all workers and hosts (a database lease), on a daemon thread per worker, and
-never in the request path."""
+never in the request path. The logout outbox only starts its own threads here
+(``provider/outbox.py``), so no relying party can hold the other jobs up."""
 
 from __future__ import annotations
 
@@ -16,12 +17,10 @@ from .keys.lifecycle import rotate
 from .management import purge
 from .models import SigningKey
 from .models.signing_key import ACTIVE
-from .oauth import backchannel
+from .outbox import WORKERS as OUTBOX
 
 log = logging.getLogger("provider.jobs")
 KEY_ROTATION_LEASE = "key-rotation"
-LOGOUT_OUTBOX_LEASE = "logout-outbox"
-OUTBOX_LEASE_SECONDS = 20  # > one delivery's worst case (5 s connect + 5 s read)
 _wake = threading.Event()
 
 
@@ -56,21 +55,11 @@ def rotate_keys_if_due(app: Flask) -> list[str] | None:
     return report.lines
 
 
-def deliver_logout_tokens(app: Flask) -> int | None:
-    """Work the back-channel logout outbox; None when another process holds it."""
-    # A short lease, renewed before each delivery: a process that dies mid-batch
-    # holds up the outbox for at most this long.
-    def renew() -> bool:
-        return leases.try_acquire(LOGOUT_OUTBOX_LEASE, seconds=OUTBOX_LEASE_SECONDS)
-
-    with app.app_context():
-        if not renew():
-            return None
-        try:
-            return backchannel.deliver_due(still_mine=renew)
-        finally:
-            db.session.rollback()
-            leases.release(LOGOUT_OUTBOX_LEASE)
+def deliver_logout_tokens(app: Flask) -> int:
+    """Hand due back-channel logouts to this process's outbox threads and return at
+    once; returns how many threads started. No lease: each delivery is claimed on
+    its own (``backchannel.claim``), so every process may work the outbox."""
+    return OUTBOX.dispatch(app)
 
 
 PURGE_LEASE = "purge"

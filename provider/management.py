@@ -44,6 +44,7 @@ from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
 from .oauth import codes
 from .oauth.logout import end_login_session
 from .oauth.refresh_tokens import revoke_families
+from .outbound import uri_problem
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -202,6 +203,10 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
     if public and "client_credentials" in grants:
         raise ManagementError("client_credentials needs a confidential client")
     if backchannel_logout_uri:
+        problem = uri_problem(backchannel_logout_uri)  # else every delivery would fail
+        if problem:
+            raise ManagementError(f"the back-channel logout URI {problem}: "
+                                  f"{backchannel_logout_uri!r}")
         validate_redirect_uri(backchannel_logout_uri)
         if urlsplit(backchannel_logout_uri).scheme not in ("http", "https"):
             raise ManagementError("the back-channel logout URI must be http(s)")

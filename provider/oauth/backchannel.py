@@ -1,9 +1,15 @@
 """Back-channel logout delivery (OpenID Connect Back-Channel Logout 1.0 §2.4-§2.8).
 
-The outbox is worked by a background job that holds a lease, so one process
-delivers at a time. Each attempt signs a fresh logout token (its ``iat``,
-``exp`` and ``jti`` are new), POSTs it under the outbound policy, and records
-the outcome; failures are retried with exponential backoff and given up after
+Each delivery is claimed on its own by one conditional UPDATE before it is
+attempted, so two threads or processes never attempt the same delivery at once
+and one slow relying party holds up nothing but its own deliveries. The claim
+counts the attempt up front: one that never reports back (its process stopped)
+still shows, and the delivery becomes due again when the claim runs out.
+
+Each attempt signs a fresh logout token (its ``iat``, ``exp`` and ``jti`` are
+new), POSTs it under the outbound policy within a deadline, and records the
+outcome; whatever goes wrong in an attempt is that attempt's failure, never the
+caller's. Failures are retried with exponential backoff and given up after
 ``MAX_ATTEMPTS``. No write lock is held while waiting on a relying party.
 """
 
@@ -11,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from flask import current_app
 
@@ -29,9 +36,26 @@ BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TTL = 120
 MAX_ATTEMPTS = 8
 BATCH = 50
+# Beyond the outbound deadline, time to sign, resolve and record; a claim outliving
+# its attempt only delays a retry, one running out early would allow a second attempt.
+CLAIM_MARGIN_SECONDS = 30
+IN_FLIGHT = "attempt started, no outcome recorded yet"
+MAX_ERROR_CHARS = 300
 
 
-def logout_token(client: Client, delivery: LogoutDelivery) -> str:
+@dataclass(frozen=True)
+class Claim:
+    """One delivery, claimed for one attempt: ``attempt`` is its number, and only
+    the claim that made it may record that attempt's outcome."""
+
+    delivery_id: int
+    attempt: int
+    client_id: str
+    user_id: str
+    sid: str
+
+
+def logout_token(client: Client, delivery: LogoutDelivery | Claim) -> str:
     """A logout token (§2.4): iss, aud, iat, exp, jti, events, sub and sid; no nonce."""
     now = clock.now()
     claims = {
@@ -54,54 +78,93 @@ def backoff_seconds(attempts: int) -> int:
     return min(5 * 2 ** (attempts - 1), 3600)
 
 
-def deliver_due(limit: int = BATCH, still_mine: Callable[[], bool] = lambda: True) -> int:
-    """Attempt every due delivery once; returns how many were attempted.
+def claim_seconds() -> int:
+    return int(current_app.config["PROVIDER_OUTBOUND_DEADLINE_SECONDS"]) + CLAIM_MARGIN_SECONDS
 
-    ``still_mine`` is asked before each attempt (the caller renews its lease
-    there) and stops the batch when another process has taken over.
-    """
+
+def due(limit: int = BATCH, exclude_clients: Collection[str] = ()) -> list[tuple[int, str]]:
+    """``(delivery id, client id)`` of pending deliveries that are due, oldest first."""
+    query = (db.select(LogoutDelivery.id, LogoutDelivery.client_id)
+             .where(LogoutDelivery.status == PENDING,
+                    LogoutDelivery.next_attempt_at <= clock.now())
+             .order_by(LogoutDelivery.next_attempt_at, LogoutDelivery.id).limit(limit))
+    if exclude_clients:
+        query = query.where(LogoutDelivery.client_id.not_in(list(exclude_clients)))
+    rows = [(row.id, row.client_id) for row in db.session.execute(query)]
+    db.session.rollback()  # end the read; claims are written on their own
+    return rows
+
+
+def claim(delivery_id: int) -> Claim | None:
+    """Take ``delivery_id`` for one attempt; None when it is not due or someone
+    else took it first. The attempt is counted now, not when it ends."""
     now = clock.now()
-    due = db.session.scalars(db.select(LogoutDelivery).where(
-        LogoutDelivery.status == PENDING, LogoutDelivery.next_attempt_at <= now)
-        .order_by(LogoutDelivery.next_attempt_at).limit(limit)).all()
-    db.session.rollback()  # end the read; each outcome is written on its own
-    attempted = 0
-    for delivery in due:
-        if not still_mine():
-            break
-        _attempt(delivery)
-        attempted += 1
-    return attempted
+    still_due = (LogoutDelivery.id == delivery_id, LogoutDelivery.status == PENDING,
+                 LogoutDelivery.next_attempt_at <= now)
+    with write_transaction():
+        # the last attempt's claim ran out without an outcome: nothing more to try
+        if db.session.execute(db.update(LogoutDelivery).where(
+                *still_due, LogoutDelivery.attempts >= MAX_ATTEMPTS)
+                .values(status=FAILED)).rowcount:
+            return None
+        taken = db.session.execute(db.update(LogoutDelivery).where(*still_due).values(
+            attempts=LogoutDelivery.attempts + 1, last_attempt_at=now, last_error=IN_FLIGHT,
+            next_attempt_at=now + claim_seconds())).rowcount
+        if not taken:
+            return None
+        row = db.session.get(LogoutDelivery, delivery_id)
+        return Claim(delivery_id, row.attempts, row.client_id, row.user_id, row.sid)
 
 
-def _attempt(delivery: LogoutDelivery) -> None:
-    client = db.session.get(Client, delivery.client_id)
-    error = None
-    if client is None or client.disabled or not client.backchannel_logout_uri:
-        error = "client gone, disabled or without a back-channel logout URI"
-    else:
-        token, uri = logout_token(client, delivery), client.backchannel_logout_uri
-        db.session.rollback()  # hold no transaction while waiting on the relying party
-        try:
+def attempt(claimed: Claim) -> str | None:
+    """POST a fresh logout token for ``claimed`` and record the outcome; returns the
+    error, or None when the relying party accepted it."""
+    error, give_up = None, False
+    try:
+        client = db.session.get(Client, claimed.client_id)
+        if client is None or client.disabled or not client.backchannel_logout_uri:
+            error, give_up = "client gone, disabled or without a back-channel logout URI", True
+        else:
+            token, uri = logout_token(client, claimed), client.backchannel_logout_uri
+            db.session.rollback()  # hold no transaction while waiting on the relying party
             response = post_form(uri, {"logout_token": token})
             if not 200 <= response.status < 300:
                 error = f"HTTP {response.status}"
-        except OutboundRefused as exc:
-            error = f"refused by policy: {exc}"
-        except OSError as exc:  # connection refused, timeout, TLS failure
-            error = f"{type(exc).__name__}: {exc}"
-    _record(delivery.id, error, give_up=client is None or error is not None
-            and error.startswith(("refused by policy", "client gone")))
+    except OutboundRefused as exc:
+        error, give_up = f"refused by policy: {exc}", True
+    except Exception as exc:  # noqa: BLE001 - whatever an endpoint does fails this attempt only
+        db.session.rollback()
+        error = describe(exc)
+    _record(claimed, error, give_up)
+    return error
 
 
-def _record(delivery_id: int, error: str | None, give_up: bool) -> None:
+def describe(exc: BaseException) -> str:
+    """A one-line reason: the exception's class and message, escaped and cut short,
+    because part of it (a bad status line, say) is whatever the endpoint sent."""
+    text = ascii(f"{type(exc).__name__}: {exc}")[1:-1]
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
+
+
+def deliver_due(limit: int = BATCH) -> int:
+    """Claim and attempt each due delivery once, one after another, in this thread;
+    returns how many were attempted."""
+    attempted = 0
+    for delivery_id, _client_id in due(limit):
+        claimed = claim(delivery_id)
+        if claimed is not None:
+            attempt(claimed)
+            attempted += 1
+    return attempted
+
+
+def _record(claimed: Claim, error: str | None, give_up: bool) -> None:
     now = clock.now()
     with write_transaction():
-        delivery = db.session.get(LogoutDelivery, delivery_id)
-        if delivery is None or delivery.status != PENDING:
-            return
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
+        delivery = db.session.get(LogoutDelivery, claimed.delivery_id)
+        if delivery is None or delivery.status != PENDING \
+                or delivery.attempts != claimed.attempt:
+            return  # purged, finished or claimed again after this claim ran out
         delivery.last_error = error
         if error is None:
             delivery.status, delivery.delivered_at = DELIVERED, now
@@ -114,4 +177,4 @@ def _record(delivery_id: int, error: str | None, give_up: bool) -> None:
                      attempts=delivery.attempts, error=error)
     if error:
         log.warning("back-channel logout to %s failed (attempt %s): %s",
-                    delivery.client_id, delivery.attempts, error)
+                    claimed.client_id, claimed.attempt, error)

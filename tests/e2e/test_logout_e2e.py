@@ -16,6 +16,8 @@ import jwt
 import pytest
 import requests
 
+from provider.oauth.backchannel import IN_FLIGHT
+from tests.backchannel_receivers import Trickler, garbage_receiver, long_header_receiver
 from tests.e2e.conftest import BIN, PASSWORD, launch_provider
 from tests.e2e.http_flow import CSRF, HttpUserAgent, pkce_pair, query_of
 
@@ -165,10 +167,69 @@ def test_backchannel_logout_survives_failures_and_a_restart(tmp_path_factory):
             id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
             assert receiver.verified[0]["sid"] == id_claims["sid"]
             # two refusals then success; on a loaded machine an attempt may also time out on
-            # the provider's side (5 s) and be retried, so the receiver can count one more
+            # the provider's side (5 s) and be retried, so the receiver can count one more.
+            # Every attempt it saw is recorded: each is counted when claimed, before the
+            # POST, and no two workers ever attempt one delivery at once.
             assert receiver.attempts >= 3
             listed = json.loads(live.cli("logout", "deliveries").stdout.splitlines()[0])
-            assert listed["status"] == "delivered" and listed["attempts"] >= 3
+            assert listed["status"] == "delivered" and listed["attempts"] >= receiver.attempts
         finally:
             receiver.server.shutdown()
             receiver.server.server_close()
+
+
+def test_backchannel_logout_reaches_an_honest_relying_party_beside_broken_ones(
+        tmp_path_factory):
+    with launch_provider(tmp_path_factory.mktemp("backchannel-broken"), extra_config=(
+            "PROVIDER_JOBS_TICK_SECONDS = 1\nPROVIDER_OUTBOUND_DEADLINE_SECONDS = 2\n")) as live:
+        refused = live.cli("clients", "create", "--name", "RP", "--redirect-uri",
+                           "http://127.0.0.1:9/cb", "--backchannel-logout-uri",
+                           "http://127.0.0.1:99999/backchannel")
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert refused.stderr.startswith("provider: the back-channel logout URI has an "
+                                         "invalid port") and len(refused.stderr.splitlines()) == 1
+        honest = VerifyingReceiver(live.issuer, failures=0)
+        broken = {"garbage": garbage_receiver(), "long header": long_header_receiver(),
+                  "trickler": Trickler(interval=1, max_bytes=20)}
+        try:
+            clients = {name: live.create_client(
+                "--name", name, "--redirect-uri", "http://127.0.0.1:9/cb", "--trusted",
+                "--backchannel-logout-uri", receiver.url)
+                for name, receiver in {**broken, "honest": honest}.items()}
+            honest.client_id = clients["honest"]["client_id"]
+            agent = None
+            for client in clients.values():  # one session signs in to each
+                agent, tokens = sign_in(live, client, agent)
+            honest.user_answered.set()
+            logged_out = agent.http.get(live.discovery()["end_session_endpoint"], timeout=30,
+                                        params={"id_token_hint": tokens["id_token"]})
+            assert logged_out.status_code == 200
+            started = time.monotonic()
+
+            def listed() -> dict[str, dict]:
+                rows = map(json.loads, live.cli("logout", "deliveries").stdout.splitlines())
+                names = {client["client_id"]: name for name, client in clients.items()}
+                return {names[row["client_id"]]: row for row in rows}
+
+            rows = listed()
+            while rows["honest"]["status"] != "delivered" or any(
+                    rows[name]["last_error"] in (None, IN_FLIGHT) for name in broken):
+                assert time.monotonic() - started < 60, rows  # each outcome is recorded
+                time.sleep(0.2)
+                rows = listed()
+            assert honest.verified and rows["honest"]["attempts"] >= honest.attempts
+            assert rows["garbage"]["last_error"].startswith("BadStatusLine: ")
+            assert rows["long header"]["last_error"].startswith("LineTooLong: ")
+            assert rows["trickler"]["last_error"] == (
+                "DeadlineExceeded: no complete answer within 2 s")
+            for name, receiver in broken.items():
+                # two workers, one claim: never two attempts at one delivery at once,
+                # and every attempt the relying party saw is on record
+                assert receiver.most_open_at_once == 1
+                assert rows[name]["attempts"] >= receiver.connections >= 1
+        finally:
+            honest.server.shutdown()
+            honest.server.server_close()
+            broken["trickler"].release.set()
+            for receiver in broken.values():
+                receiver.close()
