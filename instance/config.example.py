@@ -84,3 +84,5 @@
 
 # Back-channel deliveries to private, link-local or loopback addresses.
 # PROVIDER_OUTBOUND_ALLOW_PRIVATE = False
+# Seconds one back-channel attempt may take, connect to last byte read (at most 60).
+# PROVIDER_OUTBOUND_DEADLINE_SECONDS = 10
