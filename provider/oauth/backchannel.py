@@ -40,6 +40,7 @@ BATCH = 50
 # its attempt only delays a retry, one running out early would allow a second attempt.
 CLAIM_MARGIN_SECONDS = 30
 IN_FLIGHT = "attempt started, no outcome recorded yet"
+NO_OUTCOME = "given up: the last attempt recorded no outcome (its process stopped)"
 MAX_ERROR_CHARS = 300
 
 
@@ -105,7 +106,7 @@ def claim(delivery_id: int) -> Claim | None:
         # the last attempt's claim ran out without an outcome: nothing more to try
         if db.session.execute(db.update(LogoutDelivery).where(
                 *still_due, LogoutDelivery.attempts >= MAX_ATTEMPTS)
-                .values(status=FAILED)).rowcount:
+                .values(status=FAILED, last_error=NO_OUTCOME)).rowcount:
             return None
         taken = db.session.execute(db.update(LogoutDelivery).where(*still_due).values(
             attempts=LogoutDelivery.attempts + 1, last_attempt_at=now, last_error=IN_FLIGHT,

@@ -1,7 +1,8 @@
 """Logout over real HTTP against `provider serve`: RP-initiated logout with and
 without a hint, and back-channel logout delivered to a real receiver that
 verifies the logout token with PyJWT, failing twice with a provider restart in
-between."""
+between, and beside receivers that answer garbage, an over-long header or a
+trickle."""
 
 from __future__ import annotations
 

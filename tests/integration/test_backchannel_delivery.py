@@ -164,6 +164,36 @@ def test_rotation_and_purge_run_while_a_delivery_is_stuck(app, client, browser, 
     assert trickler.connections == 1  # the second tick did not start another attempt
 
 
+def test_an_attempt_that_never_reports_back_is_on_record_and_retried(
+        app, client, browser, alice, make_client, receivers):
+    honest = receivers(HonestReceiver())
+    [delivery] = log_out_of(app, client, browser, make_client, {"honest": honest.url}).values()
+    with app.app_context():
+        lost = backchannel.claim(delivery)  # its process stops before the outcome is written
+        assert backchannel.claim(delivery) is None  # nobody else may attempt it meanwhile
+        assert state(app, delivery) == ("pending", 1, backchannel.IN_FLIGHT)
+        assert backchannel.deliver_due() == 0
+        with clock.advance(backchannel.claim_seconds()):  # the claim ran out
+            assert backchannel.deliver_due() == 1
+        assert state(app, delivery) == ("delivered", 2, None) and len(honest.tokens) == 1
+        backchannel.attempt(lost)  # an outcome arriving after its claim ran out changes nothing
+    assert state(app, delivery) == ("delivered", 2, None)
+
+
+def test_a_last_attempt_that_never_reports_back_gives_up(app, client, browser, alice,
+                                                         make_client, receivers):
+    honest = receivers(HonestReceiver())
+    [delivery] = log_out_of(app, client, browser, make_client, {"honest": honest.url}).values()
+    with app.app_context():
+        db.session.get(LogoutDelivery, delivery).attempts = backchannel.MAX_ATTEMPTS - 1
+        db.session.commit()
+        assert backchannel.claim(delivery).attempt == backchannel.MAX_ATTEMPTS
+        with clock.advance(backchannel.claim_seconds()):
+            assert backchannel.deliver_due() == 0
+    assert state(app, delivery) == ("failed", backchannel.MAX_ATTEMPTS, backchannel.NO_OUTCOME)
+    assert honest.tokens == []
+
+
 @pytest.mark.parametrize("uri", [
     "http://127.0.0.1:99999/backchannel", "http://127.0.0.1:0/backchannel",
     "https://rp.example:https/backchannel", "https://rp.example:-1/backchannel",
