@@ -17,7 +17,7 @@ import flask_migrate
 from flask import Flask, current_app
 
 from . import audit, clock, denylist, digests
-from .accounts import interactions, throttle
+from .accounts import throttle
 from .accounts.passwords import hash_password
 from .config import Finding, is_loopback_host, unsafe_settings
 from .database import MIGRATIONS, begin_write, writing
@@ -304,7 +304,6 @@ def purge() -> dict[str, int]:
     now = clock.now()
     old = now - RETENTION
     counts = {
-        "interactions": interactions.purge_expired(),
         "issued_access_tokens": db.session.execute(db.delete(IssuedAccessToken).where(
             IssuedAccessToken.expires_at <= now)).rowcount,
         "refresh_token_families": db.session.execute(db.delete(RefreshTokenFamily).where(

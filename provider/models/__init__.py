@@ -5,7 +5,6 @@ from .authorization_code import AuthorizationCode
 from .client import Client
 from .consent import Consent
 from .denied_token import DeniedAccessToken
-from .interaction import Interaction
 from .lease import Lease
 from .login_session import LoginSession
 from .login_throttle import LoginThrottle
@@ -21,7 +20,6 @@ __all__ = [
     "Client",
     "Consent",
     "DeniedAccessToken",
-    "Interaction",
     "IssuedAccessToken",
     "Lease",
     "LoginSession",

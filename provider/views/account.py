@@ -16,11 +16,11 @@ from .. import audit, clock, jobs
 from ..accounts import throttle
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
-from ..accounts.interactions import find_interaction, is_expired
+from ..accounts.interactions import Interaction, find_interaction, is_expired
 from ..accounts.passwords import complete_login
 from ..accounts.sessions import current_login, start_login_session
 from ..database import atomic_view, write_transaction
-from ..models import Interaction, LoginSession, User
+from ..models import LoginSession, User
 from ..oauth.logout import end_login_session
 from ..oauth.scopes import describe
 from ..oauth.server import authorization_server

@@ -16,10 +16,15 @@ from flask import Response, current_app, redirect, render_template, url_for
 
 from .. import clock
 from ..accounts.consents import has_consent
-from ..accounts.interactions import finish_interaction, is_expired, start_interaction
+from ..accounts.interactions import (
+    Interaction,
+    InteractionTooLarge,
+    finish_interaction,
+    is_expired,
+    start_interaction,
+)
 from ..accounts.sessions import CurrentLogin, current_login
-from ..extensions import db
-from ..models import Client, Interaction
+from ..models import Client
 from ..oauth.descriptions import safe_description
 from ..oauth.server import authorization_server
 from ..oauth.tokens import LoginContext
@@ -179,11 +184,16 @@ def needs_consent(login: CurrentLogin, target: ClientRedirect, scope: str, promp
     return not target.client.trusted and not has_consent(login.user, target.client, scope)
 
 
-def send_to(view: str, params: dict[str, str], interaction: Interaction | None) -> Response:
+def send_to(view: str, params: dict[str, str], interaction: Interaction | None,
+            target: ClientRedirect) -> Response:
     if interaction is None:
-        interaction = start_interaction({k: v for k, v in params.items() if not k.startswith("_")})
-        db.session.flush()
-    return redirect(url_for(view, interaction=interaction.id), code=303)
+        try:
+            interaction = start_interaction({k: v for k, v in params.items()
+                                             if not k.startswith("_")})
+        except InteractionTooLarge:
+            raise target.error("invalid_request",
+                               "The authorization request is too large.") from None
+    return redirect(url_for(view, interaction=interaction.token), code=303)
 
 
 # --- the sequence ------------------------------------------------------------------
@@ -211,12 +221,12 @@ def _authorize(params: dict[str, str], interaction: Interaction | None) -> Respo
     if needs_login(login, prompts, max_age, interaction):
         if "none" in prompts:
             raise target.error("login_required", "The user is not signed in.")
-        return send_to("account.login", params, interaction)
+        return send_to("account.login", params, interaction, target)
     scope = grant.request.scope
     if needs_consent(login, target, scope, prompts, interaction):
         if "none" in prompts:
             raise target.error("consent_required", "The user has not approved this application.")
-        return send_to("account.consent", params, interaction)
+        return send_to("account.consent", params, interaction, target)
     return issue_code(grant, login, interaction)
 
 

@@ -19,7 +19,6 @@ from provider.models import (
     Client,
     Consent,
     DeniedAccessToken,
-    Interaction,
     LoginSession,
     User,
 )
@@ -28,7 +27,7 @@ from tests.conftest import ISSUER, PASSWORD, basic_auth, pkce_pair, query_of
 CALLBACK = "https://rp.example/callback"
 OTHER_CALLBACK = "https://rp.example/other"
 NATIVE_CALLBACK = "http://127.0.0.1:8765/callback"
-MODELS = (AuthorizationCode, Client, Consent, DeniedAccessToken, Interaction, LoginSession, User)
+MODELS = (AuthorizationCode, Client, Consent, DeniedAccessToken, LoginSession, User)
 
 
 # --- fixtures and helpers ------------------------------------------------------------
@@ -917,7 +916,6 @@ def test_denied_consent_stores_nothing(app, client, browser, alice, rp):
     with app.app_context():
         assert db.session.scalar(db.select(func.count()).select_from(Consent)) == 0
         assert db.session.scalar(db.select(func.count()).select_from(AuthorizationCode)) == 0
-        assert db.session.scalar(db.select(func.count()).select_from(Interaction)) == 0
 
 
 # --- userinfo -------------------------------------------------------------------------

@@ -100,16 +100,19 @@ def test_rotation_waits_until_the_next_key_was_published_long_enough(app):
         assert sorted(states.values()).count("next") == 4
 
 
-def test_tokens_of_a_retired_key_verify_until_they_expire(app):
+def test_tokens_of_a_retired_key_verify_until_they_expire(app, make_client):
+    service = make_client(name="Service", grant_types=("client_credentials",), scope="api")
+    subject = "client:" + service["client_id"]
     with app.app_context():
         now = clock.now()
-        claims = {"iss": ISSUER, "sub": "s", "aud": ISSUER, "iat": now, "exp": now + 900,
-                  "jti": secrets.token_urlsafe(8), "client_id": "c", "scope": "openid"}
+        claims = {"iss": ISSUER, "sub": subject, "aud": ISSUER, "iat": now, "exp": now + 900,
+                  "jti": secrets.token_urlsafe(8), "client_id": service["client_id"],
+                  "scope": "api"}
         old_token = sign_jwt(claims, typ="at+jwt")
         with clock.advance(311):
             rotate()
             db.session.commit()
-            assert verify_access_token(old_token, {ISSUER})["sub"] == "s"
+            assert verify_access_token(old_token, {ISSUER})["sub"] == subject
             new_kid = jwt.get_unverified_header(sign_jwt(claims, typ="at+jwt"))["kid"]
             assert new_kid != jwt.get_unverified_header(old_token)["kid"]
         with clock.advance(311 + 3600 + 100):  # past the longest token lifetime (ID tokens)
