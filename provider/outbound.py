@@ -1,13 +1,14 @@
 """Outbound HTTP calls (back-channel logout deliveries) under one policy:
 https only (plain http to loopback only while the issuer itself is loopback
 http, i.e. in development), no redirects, a short idle timeout and a deadline
-for the whole call, a bounded response, and no private, link-local or loopback
-destinations unless configured.
+for the whole call, a bounded response, and only globally reachable destinations
+unless configured.
 
-The destination is resolved and checked before connecting. A name that
-resolves differently between the check and the connection could still slip
-through (DNS rebinding); PROVIDER_OUTBOUND_ALLOW_PRIVATE stays off where that
-matters.
+The destination is resolved once and every address it resolves to must be
+globally reachable (``is_public_address``); the connection then goes to the
+address that was checked, with the host name kept for TLS (SNI, certificate)
+and the ``Host`` header, so a name that resolves differently a moment later
+(DNS rebinding) changes nothing.
 """
 
 from __future__ import annotations
@@ -71,7 +72,45 @@ def _development() -> bool:
     return issuer.scheme == "http" and is_loopback_host(issuer.hostname)
 
 
+# What Python 3.11's ``is_global`` still calls global, but reaches this host or a
+# private network: 6to4 (2002:7f00:1:: is 127.0.0.1), NAT64, IPv4-compatible and
+# the deprecated site-local range.
+_NOT_GLOBAL_V6 = tuple(ipaddress.IPv6Network(net) for net in (
+    "2002::/16", "64:ff9b::/96", "64:ff9b:1::/48", "::/96", "fec0::/10"))
+
+
+# The IETF protocol-assignment block, whose few anycast services (PCP, TURN) are no
+# relying party's endpoint, and the deprecated 6to4 relay anycast.
+_NOT_GLOBAL_V4 = tuple(ipaddress.IPv4Network(net) for net in ("192.0.0.0/24", "192.88.99.0/24"))
+
+
+def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally reachable (RFC 6890), with the gaps of ``is_global`` closed: the
+    IPv4 address inside an IPv4-mapped or Teredo address must be public too."""
+    if isinstance(ip, ipaddress.IPv4Address) and any(ip in net for net in _NOT_GLOBAL_V4):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return is_public_address(ip.ipv4_mapped)
+        if ip.teredo is not None and not all(is_public_address(v4) for v4 in ip.teredo):
+            return False
+        if any(ip in network for network in _NOT_GLOBAL_V6):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True)
+class Destination:
+    parts: urllib.parse.SplitResult
+    address: str  # the checked address the connection goes to
+
+
 def check_destination(url: str) -> urllib.parse.SplitResult:
+    return resolve_destination(url).parts
+
+
+def resolve_destination(url: str) -> Destination:
+    """The URL's parts and the one address to connect to, or ``OutboundRefused``."""
     problem = uri_problem(url)
     if problem:
         raise OutboundRefused(f"the URL {problem}")
@@ -81,18 +120,20 @@ def check_destination(url: str) -> urllib.parse.SplitResult:
     loopback_dev = _development() and is_loopback_host(parts.hostname)
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback_dev):
         raise OutboundRefused("only https destinations are allowed")
-    if loopback_dev or current_app.config.get("PROVIDER_OUTBOUND_ALLOW_PRIVATE"):
-        return parts
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except socket.gaierror as exc:
+        addresses = [info[4][0] for info in socket.getaddrinfo(
+            parts.hostname, port, type=socket.SOCK_STREAM)]
+    except (socket.gaierror, UnicodeError) as exc:
         raise OutboundRefused(f"cannot resolve {parts.hostname}: {exc}") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved \
-                or ip.is_multicast or ip.is_unspecified:
-            raise OutboundRefused(f"{parts.hostname} resolves to a non-public address {ip}")
-    return parts
+    if not addresses:
+        raise OutboundRefused(f"{parts.hostname} resolves to no address")
+    if not (loopback_dev or current_app.config.get("PROVIDER_OUTBOUND_ALLOW_PRIVATE")):
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            if not is_public_address(ip):
+                raise OutboundRefused(f"{parts.hostname} resolves to a non-public address {ip}")
+    return Destination(parts=parts, address=addresses[0])
 
 
 class _Deadline:
@@ -156,8 +197,21 @@ class _DeadlineSocket:
 
 class _DeadlineConnection:
     deadline: _Deadline
+    address: str
+    port: int
     timeout: float | None
     sock: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        # http.client would resolve the host name again when it connects: connect
+        # to the address that was checked instead (the name still goes into SNI and
+        # Host). http.client sets this hook per instance, so it is replaced here.
+        self._create_connection = self._connect_to_checked_address
+
+    def _connect_to_checked_address(self, _host_and_port: Any, timeout: Any,
+                                    source: Any) -> socket.socket:
+        return socket.create_connection((self.address, self.port), timeout, source)
 
     def connect(self) -> None:
         # The TCP connect and, for https, the whole TLS handshake each wait at most
@@ -183,12 +237,20 @@ def post_form(url: str, fields: dict[str, str],
     happen before ``deadline_seconds`` (default PROVIDER_OUTBOUND_DEADLINE_SECONDS)
     or the call raises ``DeadlineExceeded``.
     """
-    parts = check_destination(url)
+    destination = resolve_destination(url)
     seconds = deadline_seconds or float(current_app.config["PROVIDER_OUTBOUND_DEADLINE_SECONDS"])
-    deadline = _Deadline(seconds)
+    return post_to(destination, fields, _Deadline(seconds))
+
+
+def post_to(destination: Destination, fields: dict[str, str],
+            deadline: _Deadline) -> OutboundResponse:
+    """``post_form`` to a destination already checked: the TCP connection goes to
+    ``destination.address``; TLS and ``Host`` use the URL's host name."""
+    parts = destination.parts
     connection_class = _HTTPSConnection if parts.scheme == "https" else _HTTPConnection
     connection = connection_class(parts.hostname, parts.port)
     connection.deadline = deadline
+    connection.address = destination.address
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
