@@ -218,16 +218,20 @@ def test_backchannel_logout_reaches_an_honest_relying_party_beside_broken_ones(
                 assert time.monotonic() - started < 60, rows  # each outcome is recorded
                 time.sleep(0.2)
                 rows = listed()
-            assert honest.verified and rows["honest"]["attempts"] >= honest.attempts
+            assert honest.verified
             assert rows["garbage"]["last_error"].startswith("BadStatusLine: ")
             assert rows["long header"]["last_error"].startswith("LineTooLong: ")
             assert rows["trickler"]["last_error"] == (
                 "DeadlineExceeded: no complete answer within 2 s")
-            for name, receiver in broken.items():
-                # two workers, one claim: never two attempts at one delivery at once,
-                # and every attempt the relying party saw is on record
+            # every attempt a relying party saw is on record: counted when claimed, so
+            # a listing taken after the receivers' counts holds at least as many
+            seen = {name: receiver.connections for name, receiver in broken.items()}
+            seen["honest"] = honest.attempts
+            later = listed()
+            for name, count in seen.items():
+                assert later[name]["attempts"] >= count >= 1, name
+            for receiver in broken.values():  # two workers, one claim at a time
                 assert receiver.most_open_at_once == 1
-                assert rows[name]["attempts"] >= receiver.connections >= 1
         finally:
             honest.server.shutdown()
             honest.server.server_close()
