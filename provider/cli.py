@@ -83,7 +83,8 @@ def init(seed_demo: bool) -> None:
 @click.option("--port", type=int, default=None, help="Default: $PORT or 5000.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Request threads per worker process.")
+              help="Request threads per worker process (past 10 they queue for the "
+                   "database connection pool).")
 @handles_errors
 def serve(host: str, port: int | None, workers: int, threads: int) -> None:
     """Serve with gunicorn (a production WSGI server): WORKERS processes of THREADS threads."""

@@ -36,7 +36,9 @@ from werkzeug.exceptions import RequestTimeout
 
 from .jobs import start_scheduler
 
-THREADS = 8  # per worker; below the engine pool's 15 connections, with the scheduler
+# per worker: with the scheduler and the outbox threads, within the 15 connections of
+# SQLAlchemy's default pool (more threads would queue for a connection)
+THREADS = 8
 KEEPALIVE_SECONDS = 5  # silence allowed before a first request and between requests
 READ_TIMEOUT_SETTING = "PROVIDER_REQUEST_READ_TIMEOUT_SECONDS"
 
