@@ -154,7 +154,10 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS
         "accesslog": "-",
         "errorlog": "-",
         "limit_request_line": 8190,
-        "forwarded_allow_ips": "127.0.0.1",
+        # Trust no forwarding header from anyone: a client could set SCRIPT_NAME or
+        # X-Forwarded-Proto itself (an explicit trusted-proxy setting may come later).
+        "forwarded_allow_ips": "",
+        "forwarder_headers": "",
         "post_worker_init": _start_jobs,
     }
     _Gunicorn(app, options).run()
