@@ -17,7 +17,7 @@ import flask_migrate
 from flask import Flask, current_app
 
 from . import audit, clock, denylist, digests
-from .accounts import throttle
+from .accounts import interactions, throttle
 from .accounts.passwords import hash_password
 from .config import Finding, is_loopback_host, unsafe_settings
 from .database import MIGRATIONS, begin_write, writing
@@ -311,6 +311,7 @@ def purge() -> dict[str, int]:
         )).rowcount,
         "refresh_tokens": db.session.execute(db.delete(RefreshToken).where(
             RefreshToken.family_id.not_in(db.select(RefreshTokenFamily.id)))).rowcount,
+        "spent_interactions": interactions.purge_spent(),
         # after the families: a redeemed code stays while its family may be replayed
         "authorization_codes": codes.purge_expired(),
         "login_sessions": db.session.execute(db.delete(LoginSession).where(

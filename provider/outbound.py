@@ -34,6 +34,10 @@ class OutboundRefused(Exception):
     """The policy forbids this destination; the message says why."""
 
 
+class DestinationUnresolved(OSError):
+    """The host name did not resolve this time; a later attempt may succeed."""
+
+
 class DeadlineExceeded(TimeoutError):
     """The destination did not answer in full before the call's deadline."""
 
@@ -73,10 +77,11 @@ def _development() -> bool:
 
 
 # What Python 3.11's ``is_global`` still calls global, but reaches this host or a
-# private network: 6to4 (2002:7f00:1:: is 127.0.0.1), NAT64, IPv4-compatible and
-# the deprecated site-local range.
+# private network: 6to4 (2002:7f00:1:: is 127.0.0.1), NAT64, IPv4-compatible,
+# IPv4-translated (SIIT) and the deprecated site-local range.
 _NOT_GLOBAL_V6 = tuple(ipaddress.IPv6Network(net) for net in (
-    "2002::/16", "64:ff9b::/96", "64:ff9b:1::/48", "::/96", "fec0::/10"))
+    "2002::/16", "64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96",
+    "fec0::/10"))
 
 
 # The IETF protocol-assignment block, whose few anycast services (PCP, TURN) are no
@@ -124,8 +129,10 @@ def resolve_destination(url: str) -> Destination:
     try:
         addresses = [info[4][0] for info in socket.getaddrinfo(
             parts.hostname, port, type=socket.SOCK_STREAM)]
-    except (socket.gaierror, UnicodeError) as exc:
+    except UnicodeError as exc:  # not a host name at all: retrying cannot help
         raise OutboundRefused(f"cannot resolve {parts.hostname}: {exc}") from None
+    except socket.gaierror as exc:  # may pass (a resolver outage): a failed attempt
+        raise DestinationUnresolved(f"cannot resolve {parts.hostname}: {exc}") from None
     if not addresses:
         raise OutboundRefused(f"{parts.hostname} resolves to no address")
     if not (loopback_dev or current_app.config.get("PROVIDER_OUTBOUND_ALLOW_PRIVATE")):

@@ -198,7 +198,8 @@ def forget_success(claim: Claim) -> None:
     """A correct password (in the caller's write transaction): the pair starts
     again from zero; the account counter gives back only this attempt's claim."""
     free = int(current_app.config["PROVIDER_LOGIN_ACCOUNT_FREE_ATTEMPTS"])
-    db.session.execute(db.delete(LoginThrottle).where(LoginThrottle.key == claim.pair))
+    # The account row first, then the pair row: the order ``claim_attempt`` locks
+    # them in, so two sign-ins of one user can never deadlock on PostgreSQL.
     failures = LoginThrottle.failures
     db.session.execute(db.update(LoginThrottle).where(
         LoginThrottle.key == claim.account, failures > 0
@@ -207,6 +208,7 @@ def forget_success(claim: Claim) -> None:
     # an account with nothing against it keeps no row (our update holds it until commit)
     db.session.execute(db.delete(LoginThrottle).where(
         LoginThrottle.key == claim.account, failures <= 0))
+    db.session.execute(db.delete(LoginThrottle).where(LoginThrottle.key == claim.pair))
 
 
 # --- operators -----------------------------------------------------------------------

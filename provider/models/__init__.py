@@ -12,6 +12,7 @@ from .logout_delivery import LogoutDelivery
 from .pending_denial import PendingDenial
 from .refresh_token import IssuedAccessToken, RefreshToken, RefreshTokenFamily
 from .signing_key import SigningKey
+from .spent_interaction import SpentInteraction
 from .user import User
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "RefreshToken",
     "RefreshTokenFamily",
     "SigningKey",
+    "SpentInteraction",
     "User",
 ]

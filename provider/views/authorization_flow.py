@@ -231,12 +231,13 @@ def _authorize(params: dict[str, str], interaction: Interaction | None) -> Respo
 
 
 def issue_code(grant, login: CurrentLogin, interaction: Interaction | None) -> Response:
+    if interaction is not None and not finish_interaction(interaction):
+        raise error_page("Sign-in request expired", "This sign-in request was completed "
+                         "already. Return to the application and start again.")
     grant.request.login = LoginContext(sid=login.session.sid, auth_time=login.session.auth_time)
     response = authorization_server().create_authorization_response(
         request=grant.request, grant_user=login.user, grant=grant
     )
-    if interaction is not None:
-        finish_interaction(interaction)
     location = response.headers.get("Location")
     return redirect_with_issuer(location) if location else response
 

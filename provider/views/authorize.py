@@ -19,7 +19,11 @@ def authorize():
         # A cross-site form POST carries no SameSite=Lax cookie: handled here it would
         # start a fresh session over the user's login. The same request as a GET is a
         # top-level navigation, which does carry the cookie.
-        query = urlencode(list(request.form.items(multi=True)))
+        # only the parameters /authorize knows (each kept as sent, repeats too, so the
+        # GET refuses what the POST would have): anything else would only lengthen
+        # the URL past what a server takes
+        query = urlencode([(name, value) for name, value in request.form.items(multi=True)
+                           if name in authorization_flow.KNOWN_PARAMETERS])
         issuer = current_app.config["PROVIDER_ISSUER"].rstrip("/")
         return redirect(f"{issuer}/authorize?{query}", code=303)
     source = request.args if request.method == "GET" else request.form

@@ -28,6 +28,7 @@ NOT_PUBLIC = [
     "[2002:7f00:1::]", "[2002:a00:1::1]",     # 6to4 of 127.0.0.1 and 10.0.0.1
     "[64:ff9b::7f00:1]", "[64:ff9b:1::a00:1]",  # NAT64
     "[::7f00:1]", "[::a00:1]",                # IPv4-compatible
+    "[::ffff:0:7f00:1]", "[::ffff:0:a00:1]",  # IPv4-translated (SIIT)
     "[fec0::1]",                              # site-local
     "[::ffff:127.0.0.1]", "[::ffff:10.0.0.1]", "[::ffff:100.64.0.1]",  # IPv4-mapped
     "[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo, client 127.0.0.1
@@ -89,3 +90,10 @@ def test_the_connection_goes_to_the_checked_address(app):
         assert recorder.hosts == [f"rebind.invalid:{port}"]
     finally:
         recorder.close()
+
+
+def test_a_name_that_does_not_resolve_is_a_failed_attempt_not_a_refusal(production):
+    from provider.outbound import DestinationUnresolved
+
+    with pytest.raises(DestinationUnresolved):  # retried with back-off, not given up
+        resolve_destination("https://relying-party.invalid/logout")
