@@ -100,3 +100,24 @@ def test_disabling_a_user_ends_their_sessions_as_a_logout(app, client, browser, 
         assert "not signed in" in client.get("/").get_data(as_text=True)
     finally:
         receiver.close()
+
+
+def test_userinfo_costs_three_statements(app, client, browser, alice, no_refresh):
+    """The hot path stays small: the holders' status (one statement for client and
+    user), the deny-list, and the user's claims."""
+    from sqlalchemy import event
+
+    token = code_flow_token(client, browser, no_refresh)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert userinfo(client, token) == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 3, statements
