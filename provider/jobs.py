@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask
+from flask import Flask, Response
 
 from . import clock, denylist, leases
 from .database import write_transaction
@@ -27,6 +27,13 @@ _wake = threading.Event()
 def wake() -> None:
     """Run this process's jobs now instead of at the next tick (after a logout)."""
     _wake.set()
+
+
+def wake_after(response: Response) -> Response:
+    """``after_this_request`` hook: wake the jobs once the view's transaction has
+    committed, so back-channel logout notices go out now."""
+    wake()
+    return response
 
 
 def rotate_keys_if_due(app: Flask) -> list[str] | None:

@@ -47,10 +47,6 @@ def contains(jti: str) -> bool:
     return db.session.connection().execute(_IS_PENDING, {"jti": jti}).first() is not None
 
 
-def count() -> int:
-    return db.session.scalar(db.select(db.func.count()).select_from(PendingDenial)) or 0
-
-
 def flush(target: DenyList, limit: int = FLUSH_BATCH) -> int:
     """Push pending entries to ``target``; how many it took. Stops at the first
     failure (Redis is still away) and records it on that row."""

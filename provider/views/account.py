@@ -117,14 +117,9 @@ def _sign_in(user: User) -> LoginSession:
     previous = current_login()
     if previous is not None and previous.user.id != user.id:
         end_login_session(previous.session, reason="another_user_signed_in")
-        after_this_request(_wake_jobs)
+        after_this_request(jobs.wake_after)
         previous = None
     return start_login_session(user, continuing=previous.session if previous else None)
-
-
-def _wake_jobs(response: Response) -> Response:
-    jobs.wake()  # deliver back-channel logout tokens now, after the commit
-    return response
 
 
 def _login_page(interaction: Interaction | None, username: str, error: str | None = None):

@@ -100,7 +100,7 @@ def end_session():
                                             login=login), mimetype="text/html")
     end_login_session(login.session, initiating_client(logout, login.user.id))
     forget_login()
-    after_this_request(_wake_jobs)
+    after_this_request(jobs.wake_after)
     return finish(logout)
 
 
@@ -112,11 +112,6 @@ def sign_out():
     login = current_login()
     if login is not None:
         end_login_session(login.session)
-        after_this_request(_wake_jobs)
+        after_this_request(jobs.wake_after)
     forget_login()
     return redirect("/", code=303)
-
-
-def _wake_jobs(response: Response) -> Response:
-    jobs.wake()  # deliver back-channel logout tokens now, after the commit
-    return response

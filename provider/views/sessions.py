@@ -56,7 +56,7 @@ def end_session():
     def act(login: CurrentLogin) -> Response:
         sid = request.form.get("sid", "")
         _or_404(account_overview.end_session, login.user, sid)
-        after_this_request(_wake_jobs)  # back-channel logout notices, after the commit
+        after_this_request(jobs.wake_after)  # back-channel logout notices, after the commit
         if sid == login.session.sid:
             forget_login()
             return redirect(url_for("account.home"), code=303)
@@ -111,8 +111,3 @@ def _to_login() -> Response:
 
 def _back() -> Response:
     return redirect(url_for(".index"), code=303)
-
-
-def _wake_jobs(response: Response) -> Response:
-    jobs.wake()
-    return response
