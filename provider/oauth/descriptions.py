@@ -9,6 +9,8 @@ body, a redirect or a ``WWW-Authenticate`` header."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from typing import Any
 
 MAX_LENGTH = 200
 _OUT_OF_RANGE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
@@ -18,3 +20,13 @@ def safe_description(text: str | None) -> str | None:
     if text is None:
         return None
     return _OUT_OF_RANGE.sub("?", text)[:MAX_LENGTH]
+
+
+def repeated_parameter(form: Any, known: Collection[str]) -> str | None:
+    """The description for a parameter sent more than once (RFC 6749 §3.1, §3.2), or
+    None. The name is the client's text: only a ``known`` one is echoed."""
+    for name, values in form.lists():
+        if len(values) > 1:
+            return f"Parameter {name} is repeated." if name in known \
+                else "A parameter is repeated."
+    return None

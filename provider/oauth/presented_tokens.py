@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from .. import digests
 from ..extensions import db
 from ..models import RefreshToken, RefreshTokenFamily
+from .descriptions import repeated_parameter
 from .refresh_tokens import MAX_TOKEN_LENGTH as MAX_REFRESH_TOKEN_LENGTH
 from .tokens import CLIENT_SUBJECT_PREFIX, InvalidAccessToken, decode_access_token
 
@@ -92,12 +93,9 @@ def token_parameters(request: OAuth2Request) -> tuple[str, str | None]:
     if request.args:
         raise InvalidRequestError("Request parameters belong in the request body.")
     form = request.form
-    for name, values in form.lists():
-        if len(values) > 1:
-            # the name is the client's text: only known names go into the description
-            known = name in KNOWN_PARAMETERS
-            raise InvalidRequestError(f"Parameter {name} is repeated." if known
-                                      else "A parameter is repeated.")
+    repeated = repeated_parameter(form, KNOWN_PARAMETERS)
+    if repeated:
+        raise InvalidRequestError(repeated)
     token = form.get("token")
     if not token:
         raise InvalidRequestError("Missing token.")

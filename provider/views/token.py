@@ -7,14 +7,16 @@ from flask import Blueprint, Response, request
 
 from ..database import atomic_view
 from ..errors import json_error
+from ..oauth.descriptions import repeated_parameter
 from ..oauth.server import authorization_server
 
 bp = Blueprint("token", __name__)
 
-# An empty value counts as absent (RFC 6749 §3.2): "missing", not "invalid grant".
+# Names a repeated-parameter error may echo; any other name is the client's text.
 KNOWN_PARAMETERS = frozenset({
     "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
     "client_id", "client_secret", "resource"})
+# An empty value counts as absent (RFC 6749 §3.2): "missing", not "invalid grant".
 REQUIRED_PARAMETERS = {"authorization_code": "code", "refresh_token": "refresh_token"}
 
 
@@ -22,10 +24,9 @@ def request_shape_problem() -> str | None:
     """What makes the request malformed before any grant looks at it (RFC 6749 §3.2, §5.2)."""
     if request.args:
         return "Token request parameters belong in the request body."
-    for name, values in request.form.lists():
-        if len(values) > 1:  # the name is the client's text: only known names are echoed
-            return f"Parameter {name} is repeated." if name in KNOWN_PARAMETERS \
-                else "A parameter is repeated."
+    repeated = repeated_parameter(request.form, KNOWN_PARAMETERS)
+    if repeated:
+        return repeated
     grant_type = request.form.get("grant_type")
     if not grant_type:
         return "Missing grant_type."
