@@ -93,6 +93,12 @@ def make_user(app: Flask):
 
 
 @pytest.fixture
+def alice(make_user):
+    """The user most tests sign in as (password ``PASSWORD``)."""
+    return make_user("alice")
+
+
+@pytest.fixture
 def make_client(app: Flask):
     def factory(**kwargs) -> dict:
         kwargs.setdefault("name", "Test app")

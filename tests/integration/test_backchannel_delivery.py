@@ -34,11 +34,6 @@ BOUND = 30  # seconds any wait below may take before the test gives up
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def receivers():
     made: list[HonestReceiver | RawReceiver] = []
 

@@ -34,11 +34,6 @@ MODELS = (AuthorizationCode, Client, Consent, DeniedAccessToken, LoginSession, U
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="Relying Party", redirect_uris=(CALLBACK, OTHER_CALLBACK))
 

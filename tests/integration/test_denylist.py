@@ -63,11 +63,6 @@ def app(app: Flask) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="RP", trusted=True)
 

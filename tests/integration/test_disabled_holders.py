@@ -17,11 +17,6 @@ from tests.integration.token_lifecycle import active
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def no_refresh(make_client):
     """A client whose tokens live in no family: nothing to deny-list them by."""
     return make_client(name="No refresh", trusted=True, grant_types=("authorization_code",),

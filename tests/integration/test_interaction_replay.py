@@ -17,11 +17,6 @@ COOKIE = "provider_session"
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="Third party")  # asks for consent
 

@@ -17,11 +17,6 @@ from tests.conftest import CSRF, PASSWORD, pkce_pair, query_of
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def trusted(make_client):
     return make_client(name="First party", trusted=True)
 

@@ -33,11 +33,6 @@ INCORRECT = "Incorrect username or password."
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def bob(make_user):
     return make_user("bob")
 

@@ -68,11 +68,6 @@ def receiver():
         r.close()
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
 def register(app, make_client, **extra) -> dict:
     rp = make_client(name=extra.pop("name", "RP"), trusted=True,
                      post_logout_redirect_uris=("https://rp.example/bye",))

@@ -13,11 +13,6 @@ from tests.integration.test_userinfo_safeguards import resigned
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="RP", trusted=True)
 

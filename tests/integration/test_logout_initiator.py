@@ -5,17 +5,10 @@ that client's ``offline_access`` families."""
 
 from __future__ import annotations
 
-import pytest
-
 from provider.extensions import db
 from provider.models import RefreshTokenFamily
 from tests.conftest import CSRF, Browser, basic_auth, pkce_pair, query_of
 from tests.integration.test_logout import families, live_sessions, register, sign_in
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
 
 
 def confirm(client, **fields):

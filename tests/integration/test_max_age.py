@@ -26,11 +26,6 @@ def url(query: dict) -> str:
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="Third party")  # not trusted: it shows the consent page
 

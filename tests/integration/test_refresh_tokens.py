@@ -16,11 +16,6 @@ DAY = 24 * 3600
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="RP", trusted=True)
 

@@ -20,11 +20,6 @@ NATIVE_CALLBACK = "http://127.0.0.1:8765/callback"
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="RP", trusted=True)
 

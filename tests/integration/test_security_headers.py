@@ -18,11 +18,6 @@ COMMON = {
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="RP")  # not trusted: the consent page is shown
 

@@ -25,11 +25,6 @@ SCOPE = "openid profile offline_access"
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def bob(make_user):
     return make_user("bob")
 

@@ -21,11 +21,6 @@ from tests.conftest import CHEAP_HASHING, ISSUER, basic_auth, pkce_pair, query_o
 ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
 def jwks(client) -> dict:
     return client.get("/.well-known/jwks.json").get_json()
 

@@ -14,11 +14,6 @@ from tests.integration.test_refresh_tokens import obtain
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
 def rp(make_client):
     return make_client(name="RP", trusted=True)
 
