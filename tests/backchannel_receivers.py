@@ -1,7 +1,8 @@
 """Relying parties' back-channel logout endpoints on 127.0.0.1 for tests: an honest
-one, and raw TCP servers that misbehave after reading the request (a non-HTTP
-answer, an over-long header line, an answer trickled a byte at a time). Each
-counts its connections and how many were open at once."""
+one (which may fail its first requests), and raw TCP servers that misbehave after
+reading the request (a non-HTTP answer, an over-long header line, an answer
+trickled a byte at a time). Each raw one counts its connections and how many were
+open at once."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from urllib.parse import parse_qs
 COMPLETE_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
-class HonestReceiver:
-    """Answers 200 and keeps every logout token; ``received`` is set at the first."""
+class Receiver:
+    """Answers 500 to the first ``failures`` requests, then 200, and keeps every
+    logout token; ``received`` is set at the first one."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
         self.tokens: list[str] = []
         self.received = threading.Event()
         receiver = self
@@ -27,7 +30,10 @@ class HonestReceiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 receiver.tokens.append(form["logout_token"][0])
-                self.send_response(200)
+                failing = receiver.failures > 0
+                receiver.failures -= 1
+                self.send_response(500 if failing else 200)
+                self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 receiver.received.set()
 

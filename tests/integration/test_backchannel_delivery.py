@@ -21,8 +21,8 @@ from provider.models.signing_key import ACTIVE
 from provider.oauth import backchannel
 from provider.outbox import WORKERS, OutboxWorkers
 from tests.backchannel_receivers import (
-    HonestReceiver,
     RawReceiver,
+    Receiver,
     Trickler,
     garbage_receiver,
     long_header_receiver,
@@ -35,7 +35,7 @@ BOUND = 30  # seconds any wait below may take before the test gives up
 
 @pytest.fixture
 def receivers():
-    made: list[HonestReceiver | RawReceiver] = []
+    made: list[Receiver | RawReceiver] = []
 
     def keep(receiver):
         made.append(receiver)
@@ -77,7 +77,7 @@ def until(condition, what: str) -> None:
 def test_misbehaving_endpoints_fail_their_own_attempts_only(app, client, browser, alice,
                                                             make_client, receivers):
     garbage, long_header = receivers(garbage_receiver()), receivers(long_header_receiver())
-    trickler, honest = receivers(Trickler(interval=1, max_bytes=20)), receivers(HonestReceiver())
+    trickler, honest = receivers(Trickler(interval=1, max_bytes=20)), receivers(Receiver())
     ids = log_out_of(app, client, browser, make_client, {
         "garbage": garbage.url, "long header": long_header.url,
         "bad port": "http://127.0.0.1:99999/backchannel",  # stored before the CLI refused it
@@ -106,7 +106,7 @@ def test_misbehaving_endpoints_fail_their_own_attempts_only(app, client, browser
 @pytest.mark.config(PROVIDER_OUTBOUND_DEADLINE_SECONDS=BOUND)
 def test_a_slow_relying_party_holds_up_no_one_else(app, client, browser, alice, make_client,
                                                     receivers):
-    trickler, honest = receivers(Trickler(interval=1, max_bytes=20)), receivers(HonestReceiver())
+    trickler, honest = receivers(Trickler(interval=1, max_bytes=20)), receivers(Receiver())
     ids = log_out_of(app, client, browser, make_client,
                      {"trickler": trickler.url, "honest": honest.url})
     one, other = OutboxWorkers(threads=2), OutboxWorkers(threads=2)  # as two processes would
@@ -161,7 +161,7 @@ def test_rotation_and_purge_run_while_a_delivery_is_stuck(app, client, browser, 
 
 def test_an_attempt_that_never_reports_back_is_on_record_and_retried(
         app, client, browser, alice, make_client, receivers):
-    honest = receivers(HonestReceiver())
+    honest = receivers(Receiver())
     [delivery] = log_out_of(app, client, browser, make_client, {"honest": honest.url}).values()
     with app.app_context():
         lost = backchannel.claim(delivery)  # its process stops before the outcome is written
@@ -177,7 +177,7 @@ def test_an_attempt_that_never_reports_back_is_on_record_and_retried(
 
 def test_a_last_attempt_that_never_reports_back_gives_up(app, client, browser, alice,
                                                          make_client, receivers):
-    honest = receivers(HonestReceiver())
+    honest = receivers(Receiver())
     [delivery] = log_out_of(app, client, browser, make_client, {"honest": honest.url}).values()
     with app.app_context():
         db.session.get(LogoutDelivery, delivery).attempts = backchannel.MAX_ATTEMPTS - 1

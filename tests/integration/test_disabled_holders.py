@@ -11,8 +11,9 @@ from provider import clock, management
 from provider.extensions import db
 from provider.models import LoginSession, LogoutDelivery
 from provider.oauth.tokens import InvalidAccessToken, verify_access_token
+from tests.backchannel_receivers import Receiver
 from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
-from tests.integration.test_logout import Receiver, register, sign_in
+from tests.integration.test_logout import register, sign_in
 from tests.integration.token_lifecycle import active
 
 

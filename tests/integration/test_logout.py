@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import jwt
 import pytest
@@ -18,41 +15,11 @@ from provider.extensions import db
 from provider.models import LoginSession, LogoutDelivery, RefreshTokenFamily
 from provider.oauth import backchannel
 from provider.outbound import OutboundRefused, check_destination
+from tests.backchannel_receivers import Receiver
 from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-class Receiver:
-    """A relying party's back-channel logout endpoint on loopback."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.tokens: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                length = int(self.headers["Content-Length"])
-                form = parse_qs(self.rfile.read(length).decode())
-                receiver.tokens.append(form["logout_token"][0])
-                failing = receiver.failures > 0
-                receiver.failures -= 1
-                self.send_response(500 if failing else 200)
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/backchannel"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import pytest
 from provider import clock
 from provider.extensions import db
 from provider.models import LoginSession, LogoutDelivery
+from tests.backchannel_receivers import Receiver
 from tests.conftest import CSRF, PASSWORD, basic_auth, pkce_pair, query_of
-from tests.integration.test_logout import Receiver, register, userinfo
+from tests.integration.test_logout import register, userinfo
 
 
 @pytest.fixture
