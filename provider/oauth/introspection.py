@@ -29,7 +29,7 @@ from werkzeug.http import parse_accept_header
 from .. import clock, denylist
 from ..extensions import db
 from ..models import Client, User
-from . import presented_tokens
+from . import client_auth, presented_tokens
 from .presented_tokens import PresentedAccessToken, PresentedRefreshToken, PresentedToken
 from .refresh_tokens import family_end_reason
 from .tokens import CLOCK_SKEW, recalled_by_holder, sign_jwt
@@ -43,10 +43,10 @@ NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
 class IntrospectionEndpoint(AuthlibIntrospectionEndpoint):
     # a secret is required: public clients cannot keep one, so they cannot introspect
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = client_auth.method_names(public=False)
 
     def authenticate_endpoint_client(self, request: OAuth2Request) -> Client:
-        if "Authorization" not in request.headers and "client_secret" not in request.form:
+        if not client_auth.presents_credential(request):
             raise InvalidClientError(description="Introspection requires client authentication.",
                                      status_code=401)
         return super().authenticate_endpoint_client(request)

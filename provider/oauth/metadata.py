@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from flask import current_app, url_for
 
 from ..keys import key_ring
+from . import client_auth
+from .grants import GRANTS, grant_types
 from .introspection import IntrospectionEndpoint
 from .revocation import RevocationEndpoint
 from .scopes import OPENID_SCOPES
@@ -20,6 +22,12 @@ def _url(endpoint: str) -> str:
     path (``http_guards.IssuerMount``): nothing comes from the request's headers."""
     issuer = urlsplit(current_app.config["PROVIDER_ISSUER"])
     return f"{issuer.scheme}://{issuer.netloc}{url_for(endpoint)}"
+
+
+def _token_endpoint_auth_methods() -> list[str]:
+    """The methods some grant accepts, in the order of the methods table."""
+    accepted = {name for grant in GRANTS for name in grant.auth_methods}
+    return [name for name in client_auth.method_names() if name in accepted]
 
 
 def server_metadata() -> dict:
@@ -33,12 +41,8 @@ def server_metadata() -> dict:
         "scopes_supported": list(OPENID_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        "grant_types_supported": grant_types(),
+        "token_endpoint_auth_methods_supported": _token_endpoint_auth_methods(),
         "code_challenge_methods_supported": ["S256"],
         "revocation_endpoint": _url("revocation.revoke"),
         "revocation_endpoint_auth_methods_supported": list(RevocationEndpoint.CLIENT_AUTH_METHODS),

@@ -26,7 +26,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as AuthlibRevocationEndpoi
 
 from .. import audit, clock, denylist
 from ..models import Client
-from . import presented_tokens
+from . import client_auth, presented_tokens
 from .presented_tokens import PresentedAccessToken, PresentedRefreshToken, PresentedToken
 from .refresh_tokens import revoke_family
 
@@ -35,8 +35,8 @@ SUCCESS_HEADERS = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
 
 class RevocationEndpoint(AuthlibRevocationEndpoint):
-    # as at the token endpoint (grants.py): confidential clients by secret, public by id
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    # as at the token endpoint: confidential clients by secret, public by id
+    CLIENT_AUTH_METHODS = client_auth.method_names(public=True)
 
     def authenticate_token(self, request: OAuth2Request, client: Client) -> PresentedToken | None:
         """The presented token if it is the caller's; another client's counts as unknown."""

@@ -234,7 +234,7 @@ def issue_code(grant, login: CurrentLogin, interaction: Interaction | None) -> R
     if interaction is not None and not finish_interaction(interaction):
         raise error_page("Sign-in request expired", "This sign-in request was completed "
                          "already. Return to the application and start again.")
-    grant.request.login = LoginContext(sid=login.session.sid, auth_time=login.session.auth_time)
+    grant.login = LoginContext(sid=login.session.sid, auth_time=login.session.auth_time)
     response = authorization_server().create_authorization_response(
         request=grant.request, grant_user=login.user, grant=grant
     )

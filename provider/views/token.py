@@ -8,16 +8,13 @@ from flask import Blueprint, Response, request
 from ..database import atomic_view
 from ..errors import json_error
 from ..oauth.descriptions import repeated_parameter
+from ..oauth.grants import BY_TYPE, token_request_parameters
 from ..oauth.server import authorization_server
 
 bp = Blueprint("token", __name__)
 
 # Names a repeated-parameter error may echo; any other name is the client's text.
-KNOWN_PARAMETERS = frozenset({
-    "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
-    "client_id", "client_secret", "resource"})
-# An empty value counts as absent (RFC 6749 §3.2): "missing", not "invalid grant".
-REQUIRED_PARAMETERS = {"authorization_code": "code", "refresh_token": "refresh_token"}
+KNOWN_PARAMETERS = token_request_parameters()
 
 
 def request_shape_problem() -> str | None:
@@ -30,7 +27,9 @@ def request_shape_problem() -> str | None:
     grant_type = request.form.get("grant_type")
     if not grant_type:
         return "Missing grant_type."
-    required = REQUIRED_PARAMETERS.get(grant_type)
+    grant = BY_TYPE.get(grant_type)
+    # an empty value counts as absent (RFC 6749 §3.2): "missing", not "invalid grant"
+    required = grant.required_parameter if grant is not None else None
     if required and not request.form.get(required):
         return f"Missing {required}."
     return None
@@ -43,8 +42,9 @@ def invalid_request(description: str) -> Response:
 
 
 def grant_writes() -> bool:
-    """client_credentials stores nothing: it needs no write lock."""
-    return request.form.get("grant_type") != "client_credentials"
+    """Only a grant that stores something takes the write lock (client_credentials does not)."""
+    grant = BY_TYPE.get(request.form.get("grant_type"))
+    return grant.writes if grant is not None else True
 
 
 @bp.route("/token", methods=["POST"])
