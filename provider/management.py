@@ -40,15 +40,10 @@ from .models import (
     SigningKey,
     User,
 )
-from .models.client import CONFIDENTIAL_AUTH_METHODS, PUBLIC_AUTH_METHOD
-from .oauth import codes
+from .oauth import client_metadata, codes
 from .oauth.logout import end_login_session
 from .oauth.refresh_tokens import revoke_families
-from .outbound import uri_problem
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
-SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,150}$")
 DEMO_FILE = "demo.json"
 
@@ -111,7 +106,7 @@ def create_user(username: str, password: str, *, email: str | None = None,
     if email is not None and not re.match(r"^[^@\s]+@[^@\s]+$", email):
         raise ManagementError(f"not an email address: {email!r}")
     for role in roles or []:
-        if not SCOPE_TOKEN.match(role):
+        if not client_metadata.SCOPE_TOKEN.match(role):
             raise ManagementError(f"invalid role name: {role!r}")
     if db.session.scalar(db.select(User.id).where(User.username == username)):
         raise ManagementError(f"user {username!r} already exists")
@@ -162,22 +157,6 @@ def unlock_user(username: str) -> int:
 # --- clients -------------------------------------------------------------------------
 
 
-def validate_redirect_uri(uri: str) -> None:
-    """Absolute, no fragment; https, loopback http, or a private-use scheme (RFC 8252)."""
-    parts = urlsplit(uri)
-    if not parts.scheme or parts.fragment or "#" in uri:
-        raise ManagementError(f"redirect URI must be absolute without a fragment: {uri!r}")
-    if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise ManagementError(f"redirect URI has no host: {uri!r}")
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            raise ManagementError(f"http redirect URIs are allowed on loopback only: {uri!r}")
-    elif "." not in parts.scheme:
-        raise ManagementError(
-            f"custom-scheme redirect URIs must use a reverse-domain scheme (RFC 8252 §7.1): {uri!r}"
-        )
-
-
 @writing
 def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = False,
                   scope: str = "openid profile email offline_access",
@@ -186,55 +165,36 @@ def create_client(*, name: str, redirect_uris: tuple[str, ...], public: bool = F
                   trusted: bool = False, id_token_alg: str | None = None,
                   backchannel_logout_uri: str | None = None,
                   backchannel_logout_session_required: bool = False) -> dict:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise ManagementError("client name must be 1-200 characters")
-    for uri in (*redirect_uris, *post_logout_redirect_uris):
-        validate_redirect_uri(uri)
-    grants = list(dict.fromkeys(grant_types or DEFAULT_GRANT_TYPES))
-    for grant in grants:
-        if grant not in GRANT_TYPES:
-            raise ManagementError(f"unknown grant type {grant!r}; one of {', '.join(GRANT_TYPES)}")
-    method = auth_method or (PUBLIC_AUTH_METHOD if public else "client_secret_basic")
-    if public and method != PUBLIC_AUTH_METHOD:
-        raise ManagementError("a public client authenticates with 'none'")
-    if not public and method not in CONFIDENTIAL_AUTH_METHODS:
-        raise ManagementError(f"auth method must be one of {', '.join(CONFIDENTIAL_AUTH_METHODS)}")
-    if public and "client_credentials" in grants:
-        raise ManagementError("client_credentials needs a confidential client")
-    if backchannel_logout_uri:
-        problem = uri_problem(backchannel_logout_uri)  # else every delivery would fail
-        if problem:
-            raise ManagementError(f"the back-channel logout URI {problem}: "
-                                  f"{backchannel_logout_uri!r}")
-        validate_redirect_uri(backchannel_logout_uri)
-        if urlsplit(backchannel_logout_uri).scheme not in ("http", "https"):
-            raise ManagementError("the back-channel logout URI must be http(s)")
-    id_token_alg = id_token_alg or "RS256"
-    if id_token_alg not in current_app.config["PROVIDER_SIGNING_ALGORITHMS"]:
-        raise ManagementError(f"ID-token algorithm must be one of "
-                              f"{', '.join(current_app.config['PROVIDER_SIGNING_ALGORITHMS'])}")
-    scopes = scope.split()
-    bad = [s for s in scopes if not SCOPE_TOKEN.match(s)]
-    if bad:
-        raise ManagementError(f"invalid scope name: {bad[0]!r}")
+    metadata = client_metadata.with_defaults(
+        name=name, redirect_uris=redirect_uris, public=public, scope=scope,
+        grant_types=grant_types, auth_method=auth_method,
+        post_logout_redirect_uris=post_logout_redirect_uris, id_token_alg=id_token_alg,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required)
+    try:
+        client_metadata.check_client_metadata(
+            metadata, signing_algorithms=current_app.config["PROVIDER_SIGNING_ALGORITHMS"])
+    except client_metadata.ClientMetadataError as broken:
+        raise ManagementError(broken.message) from None
     client_id = new_client_id()
     secret = None if public else digests.new_credential()
+    method, grants = metadata.token_endpoint_auth_method, list(metadata.grant_types)
     client = Client(
-        client_id=client_id, name=name, token_endpoint_auth_method=method,
+        client_id=client_id, name=metadata.client_name, token_endpoint_auth_method=method,
         secret_digest=digests.digest(secret) if secret else None,
-        redirect_uris=list(dict.fromkeys(redirect_uris)),
-        post_logout_redirect_uris=list(dict.fromkeys(post_logout_redirect_uris)),
-        grant_types=grants, allowed_scope=" ".join(dict.fromkeys(scopes)), trusted=trusted,
-        id_token_signed_response_alg=id_token_alg,
-        backchannel_logout_uri=backchannel_logout_uri or None,
-        backchannel_logout_session_required=backchannel_logout_session_required,
+        redirect_uris=list(metadata.redirect_uris),
+        post_logout_redirect_uris=list(metadata.post_logout_redirect_uris),
+        grant_types=grants, allowed_scope=metadata.scope, trusted=trusted,
+        id_token_signed_response_alg=metadata.id_token_signed_response_alg,
+        backchannel_logout_uri=metadata.backchannel_logout_uri,
+        backchannel_logout_session_required=metadata.backchannel_logout_session_required,
     )
     db.session.add(client)
     db.session.commit()
-    created = {"client_id": client_id, "name": name, "token_endpoint_auth_method": method,
-               "redirect_uris": client.redirect_uris, "grant_types": grants,
-               "scope": client.allowed_scope, "id_token_signed_response_alg": id_token_alg}
+    created = {"client_id": client_id, "name": metadata.client_name,
+               "token_endpoint_auth_method": method, "redirect_uris": client.redirect_uris,
+               "grant_types": grants, "scope": client.allowed_scope,
+               "id_token_signed_response_alg": metadata.id_token_signed_response_alg}
     if secret:
         created["client_secret"] = secret
     return created

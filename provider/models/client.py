@@ -10,8 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .. import clock, digests
 from ..extensions import db
 
-CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-PUBLIC_AUTH_METHOD = "none"
+PUBLIC_AUTH_METHOD = "none"  # RFC 7591 §2: a public client proves nothing
 
 
 class Client(db.Model, ClientMixin):
