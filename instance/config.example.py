@@ -68,6 +68,11 @@
 # body) before it is answered 408 and its connection closed.
 # PROVIDER_REQUEST_READ_TIMEOUT_SECONDS = 30
 
+# The key-encryption key that encrypts private signing keys at rest: 32 bytes,
+# base64url (default: the instance folder's key_encryption_key file, mode 0600, which
+# `provider init` creates).
+# PROVIDER_KEY_ENCRYPTION_KEY = "kek-base64url"
+
 # KEK rotation: the previous KEKs still decrypt; `provider keys rewrap` re-encrypts
 # every stored key under the current one, after which they can be removed.
 # PROVIDER_PREVIOUS_KEY_ENCRYPTION_KEYS = ["old-kek-base64url"]

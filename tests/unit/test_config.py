@@ -1,9 +1,11 @@
-"""provider/config.py: load order, validation, instance secrets, the safety rules,
-and create_app's refusal to start uninitialised or unsafe."""
+"""provider/config/: the settings table and its documentation, load order, validation,
+instance secrets, the safety rules, and create_app's refusal to start uninitialised or
+unsafe."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,11 @@ import pytest
 import provider
 from provider import config as provider_config
 from provider.config import (
+    DEFAULTS,
+    ENVIRONMENT,
+    FLASK_SETTINGS,
+    INSTANCE_PATH_VARIABLE,
+    SETTINGS,
     ConfigurationError,
     Finding,
     load,
@@ -18,7 +25,7 @@ from provider.config import (
     refuse_unsafe_start,
     unsafe_settings,
 )
-from tests.conftest import CHEAP_HASHING
+from tests.support.settings import CHEAP_HASHING
 
 STRONG_SECRET = "s" * 48
 PRODUCTION = {"PROVIDER_PASSWORD_MEMORY_COST": 19456, "PROVIDER_REQUIRE_PKCE": "all",
@@ -55,6 +62,72 @@ def settings(folder: Path, **overrides) -> dict:
     config = loaded(folder, overrides)
     config["SECRET_KEY"] = secret
     return config
+
+
+# --- the settings table and its documentation ---------------------------------------
+
+DECLARED = {setting.name for setting in SETTINGS}
+FROM_THE_ENVIRONMENT = {setting.name for setting in SETTINGS if setting.environment_variable}
+
+
+def readme_configuration_tables() -> list[list[str]]:
+    """The setting names in each table of the README's Configuration section."""
+    readme = (provider_config.REPOSITORY_ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    tables: list[list[str]] = []
+    in_table = False
+    for line in section.splitlines():
+        if not line.startswith("|"):
+            in_table = False
+            continue
+        if not in_table:
+            tables.append([])
+            in_table = True
+        row = re.match(r"\| `([A-Z][A-Z0-9_]*)` \|", line)
+        if row:
+            tables[-1].append(row.group(1))
+    return tables
+
+
+def example_config_names() -> list[str]:
+    example = (provider_config.REPOSITORY_ROOT / "instance" / "config.example.py").read_text()
+    return re.findall(r"^(?:# )?([A-Z][A-Z0-9_]*) = ", example, re.MULTILINE)
+
+
+def differences(documented: list[str], declared: set[str]) -> dict[str, list[str]]:
+    return {"missing": sorted(declared - set(documented)),
+            "not declared": sorted(set(documented) - declared),
+            "repeated": sorted({name for name in documented if documented.count(name) > 1})}
+
+
+NO_DIFFERENCES = {"missing": [], "not declared": [], "repeated": []}
+
+
+def test_every_setting_is_declared_once_and_the_defaults_come_from_the_table():
+    assert len(DECLARED) == len(SETTINGS)
+    assert not DECLARED & set(FLASK_SETTINGS)
+    assert {**{s.name: s.default for s in SETTINGS}, **FLASK_SETTINGS} == DEFAULTS
+    assert {s.environment_variable: s for s in SETTINGS if s.parse} == ENVIRONMENT
+
+
+def test_readme_tables_name_exactly_the_declared_settings():
+    environment, config_file_only = readme_configuration_tables()
+    # the first table: what the environment sets (plus where the instance folder is)
+    assert differences(environment, FROM_THE_ENVIRONMENT | {INSTANCE_PATH_VARIABLE}) \
+        == NO_DIFFERENCES
+    # the second: what only instance/config.py sets
+    assert differences(config_file_only, DECLARED - FROM_THE_ENVIRONMENT) == NO_DIFFERENCES
+
+
+def test_example_config_names_exactly_the_declared_settings():
+    assert differences(example_config_names(), DECLARED) == NO_DIFFERENCES
+
+
+def test_example_config_sets_nothing_when_copied_unchanged(folder):
+    example = provider_config.REPOSITORY_ROOT / "instance" / "config.example.py"
+    defaults = loaded(folder)
+    write_config(folder, example.read_text())
+    assert loaded(folder) == defaults
 
 
 # --- load order ---------------------------------------------------------------------
