@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as provider_config
-from . import denylist
+from . import denylist, endpoint_policy
 from .accounts.csrf import csrf_token
 from .database import MIGRATIONS, configure_engine
 from .errors import register_error_handlers
@@ -60,7 +60,8 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
 
     for module in (discovery, authorize, token, revocation, introspection, userinfo, account,
                    logout, sessions, debug):
-        app.register_blueprint(module.bp)
+        endpoint_policy.register_blueprint(app, module.bp, module.POLICY)
+    endpoint_policy.init_app(app)
     app.jinja_env.globals["csrf_token"] = csrf_token
     register_error_handlers(app)
     app.wsgi_app = IssuerMount(guard_request_body(app.wsgi_app), app.config["PROVIDER_ISSUER"])

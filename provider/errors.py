@@ -1,5 +1,6 @@
-"""Error responses: RFC 6749/6750 JSON on protocol endpoints, HTML pages
-elsewhere, never a stack trace; and the security headers on every response."""
+"""Error responses: RFC 6749/6750 JSON where the blueprint declares JSON errors
+(``endpoint_policy``), HTML pages elsewhere, never a stack trace; and the
+security headers on every response."""
 
 from __future__ import annotations
 
@@ -9,19 +10,12 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .denylist import DenyListUnavailable
+from .endpoint_policy import wants_json
 from .oauth.descriptions import safe_description
-
-JSON_PATHS = ("/token", "/userinfo", "/.well-known/", "/revoke", "/introspect")
 
 ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied",
                404: "not_found", 405: "invalid_request", 413: "invalid_request",
                415: "invalid_request"}
-
-
-def _wants_json() -> bool:
-    if request.path.startswith(JSON_PATHS):
-        return True
-    return request.accept_mimetypes.best == "application/json"
 
 
 def json_error(status: int, error: str, description: str) -> Response:
@@ -44,7 +38,7 @@ def register_error_handlers(app: Flask) -> None:
         if status >= 500:
             return server_error(exc)
         description = exc.description or exc.name
-        if _wants_json():
+        if wants_json():
             response = json_error(status, ERROR_CODES.get(status, "invalid_request"), exc.name)
             if status == 405 and exc.valid_methods:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -55,22 +49,20 @@ def register_error_handlers(app: Flask) -> None:
     def denylist_unavailable(exc: DenyListUnavailable):
         # Fail closed: a token whose revocation cannot be checked is not accepted.
         app.logger.error("deny-list unavailable on %s %s: %s", request.method, request.path, exc)
-        if _wants_json():
+        if wants_json():
             response = json_error(503, "temporarily_unavailable",
                                   "Token revocation state is unavailable; retry shortly.")
         else:
             response = _html_error(503, "Temporarily unavailable",
                                    "The service is temporarily unavailable. Please try again.")
         response.headers["Retry-After"] = "5"
-        if request.path.startswith("/userinfo"):  # browser clients must be able to read it
-            response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         if not isinstance(exc, HTTPException) or isinstance(exc, InternalServerError):
             app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if _wants_json():
+        if wants_json():
             return json_error(500, "server_error", "The server could not complete the request.")
         return _html_error(500, "Something went wrong",
                            "The server could not complete the request. Please try again.")

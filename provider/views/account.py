@@ -20,6 +20,7 @@ from ..accounts.interactions import Interaction, find_interaction, is_expired
 from ..accounts.passwords import complete_login
 from ..accounts.sessions import current_login, start_login_session
 from ..database import atomic_view, write_transaction
+from ..endpoint_policy import PAGES, EndpointPolicy
 from ..models import LoginSession, User
 from ..oauth.logout import end_login_session
 from ..oauth.scopes import describe
@@ -27,6 +28,7 @@ from ..oauth.server import authorization_server
 from . import authorization_flow
 
 bp = Blueprint("account", __name__)
+POLICY = EndpointPolicy(errors=PAGES)
 
 MAX_USERNAME = 150
 MAX_PASSWORD = 1024

@@ -7,9 +7,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, redirect, request
 
 from ..database import atomic_view
+from ..endpoint_policy import PAGES, EndpointPolicy
 from . import authorization_flow
 
 bp = Blueprint("authorize", __name__)
+POLICY = EndpointPolicy(errors=PAGES)
 
 
 @bp.route("/authorize", methods=["GET", "POST"])

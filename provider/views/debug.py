@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
+from ..endpoint_policy import PAGES, EndpointPolicy
 from ..keys import SUPPORTED_ALGORITHMS
 
 bp = Blueprint("debug", __name__)
+POLICY = EndpointPolicy(errors=PAGES)
 
 # The one page that runs script: its own file from this origin, whose only request
 # is the JWKS. No form may submit anywhere, so a token cannot be posted by mistake.

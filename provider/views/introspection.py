@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ..endpoint_policy import JSON, EndpointPolicy
 from ..oauth.introspection import IntrospectionEndpoint
 from ..oauth.server import authorization_server
 
 bp = Blueprint("introspection", __name__)
+POLICY = EndpointPolicy(errors=JSON)
 
 
 @bp.route("/introspect", methods=["POST"])

@@ -13,11 +13,13 @@ from .. import jobs
 from ..accounts.csrf import require_csrf
 from ..accounts.sessions import current_login, forget_login
 from ..database import atomic_view
+from ..endpoint_policy import PAGES, EndpointPolicy
 from ..models import Client
 from ..oauth.logout import InvalidHint, end_login_session, hint_client_id, verify_id_token_hint
 from ..oauth.server import authorization_server
 
 bp = Blueprint("logout", __name__)
+POLICY = EndpointPolicy(errors=PAGES)
 
 PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales")
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ..database import atomic_view
+from ..endpoint_policy import JSON, EndpointPolicy
 from ..oauth.revocation import RevocationEndpoint
 from ..oauth.server import authorization_server
 
 bp = Blueprint("revocation", __name__)
+POLICY = EndpointPolicy(errors=JSON)
 
 
 @bp.route("/revoke", methods=["POST"])

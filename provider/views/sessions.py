@@ -26,8 +26,10 @@ from .. import account_overview, jobs
 from ..accounts.csrf import require_csrf
 from ..accounts.sessions import CurrentLogin, current_login, forget_login
 from ..database import atomic_view
+from ..endpoint_policy import PAGES, EndpointPolicy
 
 bp = Blueprint("sessions", __name__, url_prefix="/account")
+POLICY = EndpointPolicy(errors=PAGES)
 
 
 class Moment(NamedTuple):

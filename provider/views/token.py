@@ -6,12 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ..database import atomic_view
+from ..endpoint_policy import JSON, EndpointPolicy
 from ..errors import json_error
 from ..oauth.descriptions import repeated_parameter
 from ..oauth.grants import BY_TYPE, token_request_parameters
 from ..oauth.server import authorization_server
 
 bp = Blueprint("token", __name__)
+POLICY = EndpointPolicy(errors=JSON)
 
 # Names a repeated-parameter error may echo; any other name is the client's text.
 KNOWN_PARAMETERS = token_request_parameters()

@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy
 from ..errors import json_error
 from ..extensions import db
 from ..models import User
@@ -14,6 +15,9 @@ from ..oauth.scopes import user_claims
 from ..oauth.tokens import InvalidAccessToken, verify_access_token
 
 bp = Blueprint("userinfo", __name__)
+# browser apps call it with a bearer token, never with cookies (OIDC Core §5.3)
+POLICY = EndpointPolicy(errors=JSON, cors=CorsPolicy(
+    preflight_methods=("GET", "POST"), preflight_headers=("Authorization",)))
 
 
 def bearer_error(status: int, error: str | None = None, description: str | None = None,
@@ -32,11 +36,6 @@ def bearer_error(status: int, error: str | None = None, description: str | None 
         challenge = "Bearer " + ", ".join(parts)
         response = json_error(status, error, description or error)
     response.headers["WWW-Authenticate"] = challenge
-    return _cors(response)
-
-
-def _cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -76,13 +75,9 @@ def userinfo():
         return bearer_error(401, "invalid_token", "The access token's user is not active.")
     response = Response(json.dumps(user_claims(user, claims["scope"])), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
-    return _cors(response)
+    return response
 
 
 @bp.route("/userinfo", methods=["OPTIONS"])
 def userinfo_preflight():
-    response = Response(status=204)
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST"
-    response.headers["Access-Control-Allow-Headers"] = "Authorization"
-    response.headers["Access-Control-Max-Age"] = "600"
-    return _cors(response)
+    return Response(status=204)  # the CORS policy answers the preflight
