@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from . import background, denylist, endpoint_policy, jobs
 from . import config as provider_config
-from . import denylist, endpoint_policy
 from .accounts.csrf import csrf_token
 from .database import MIGRATIONS, configure_engine
 from .errors import register_error_handlers
@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
         if app.config["PROVIDER_KEK"] is not None:
             _check_key_encryption_key()
     init_authorization_server(app)
+    background.init_app(app, jobs.JOBS)
 
     for module in (discovery, authorize, token, revocation, introspection, userinfo, account,
                    logout, sessions, debug):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask, Response
+from flask import Flask
 
-from . import clock, denylist, leases
+from . import background, clock, denylist, leases
 from .database import write_transaction
 from .extensions import db
 from .keys.lifecycle import rotate
@@ -21,19 +21,6 @@ from .outbox import WORKERS as OUTBOX
 
 log = logging.getLogger("provider.jobs")
 KEY_ROTATION_LEASE = "key-rotation"
-_wake = threading.Event()
-
-
-def wake() -> None:
-    """Run this process's jobs now instead of at the next tick (after a logout)."""
-    _wake.set()
-
-
-def wake_after(response: Response) -> Response:
-    """``after_this_request`` hook: wake the jobs once the view's transaction has
-    committed, so back-channel logout notices go out now."""
-    wake()
-    return response
 
 
 def rotate_keys_if_due(app: Flask) -> list[str] | None:
@@ -98,22 +85,9 @@ JOBS = (rotate_keys_if_due, deliver_logout_tokens, purge_hourly, flush_pending_d
 
 
 def run_due_jobs(app: Flask) -> None:
-    for job in JOBS:
-        try:
-            job(app)
-        except Exception:  # a failing job must not kill the scheduler thread
-            log.exception("background job %s failed", job.__name__)
+    background.scheduler(app).run_due(app)
 
 
 def start_scheduler(app: Flask, tick_seconds: float = 15.0) -> threading.Thread:
-    """Run the due jobs every ``tick_seconds`` on a daemon thread of this process."""
-
-    def loop() -> None:
-        while True:
-            run_due_jobs(app)
-            _wake.wait(tick_seconds)
-            _wake.clear()
-
-    thread = threading.Thread(target=loop, name="provider-jobs", daemon=True)
-    thread.start()
-    return thread
+    """Run the app's due jobs every ``tick_seconds`` on a daemon thread of this process."""
+    return background.scheduler(app).start(app, tick_seconds)

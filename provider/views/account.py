@@ -12,7 +12,7 @@ from flask import (
     url_for,
 )
 
-from .. import audit, clock, jobs
+from .. import audit, background, clock
 from ..accounts import throttle
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
@@ -119,7 +119,7 @@ def _sign_in(user: User) -> LoginSession:
     previous = current_login()
     if previous is not None and previous.user.id != user.id:
         end_login_session(previous.session, reason="another_user_signed_in")
-        after_this_request(jobs.wake_after)
+        after_this_request(background.wake_after)
         previous = None
     return start_login_session(user, continuing=previous.session if previous else None)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from authlib.common.urls import add_params_to_uri
 from flask import Blueprint, Response, after_this_request, redirect, render_template, request
 
-from .. import jobs
+from .. import background
 from ..accounts.csrf import require_csrf
 from ..accounts.sessions import current_login, forget_login
 from ..database import atomic_view
@@ -102,7 +102,7 @@ def end_session():
                                             login=login), mimetype="text/html")
     end_login_session(login.session, initiating_client(logout, login.user.id))
     forget_login()
-    after_this_request(jobs.wake_after)
+    after_this_request(background.wake_after)
     return finish(logout)
 
 
@@ -114,6 +114,6 @@ def sign_out():
     login = current_login()
     if login is not None:
         end_login_session(login.session)
-        after_this_request(jobs.wake_after)
+        after_this_request(background.wake_after)
     forget_login()
     return redirect("/", code=303)

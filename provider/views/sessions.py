@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from .. import account_overview, jobs
+from .. import account_overview, background
 from ..accounts.csrf import require_csrf
 from ..accounts.sessions import CurrentLogin, current_login, forget_login
 from ..database import atomic_view
@@ -58,7 +58,7 @@ def end_session():
     def act(login: CurrentLogin) -> Response:
         sid = request.form.get("sid", "")
         _or_404(account_overview.end_session, login.user, sid)
-        after_this_request(jobs.wake_after)  # back-channel logout notices, after the commit
+        after_this_request(background.wake_after)  # back-channel logout notices, after the commit
         if sid == login.session.sid:
             forget_login()
             return redirect(url_for("account.home"), code=303)
