@@ -134,6 +134,14 @@ def verify_access_token(token: str, audiences: set[str]) -> dict:
     return claims
 
 
+def token_user(claims: dict) -> User | None:
+    """The enabled user a verified access token was issued to, or None (a client's
+    own token, or a user since removed or disabled)."""
+    sub = claims.get("sub")
+    user = db.session.get(User, sub) if isinstance(sub, str) else None
+    return user if user is not None and not user.disabled else None
+
+
 def recalled_by_holder(claims: dict) -> str | None:
     """Why the token's client or user no longer stands behind it, or None.
 

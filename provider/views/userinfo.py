@@ -8,11 +8,9 @@ from flask import Blueprint, Response, current_app, request
 
 from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy
 from ..errors import json_error
-from ..extensions import db
-from ..models import User
 from ..oauth.descriptions import safe_description
 from ..oauth.scopes import user_claims
-from ..oauth.tokens import InvalidAccessToken, verify_access_token
+from ..oauth.tokens import InvalidAccessToken, token_user, verify_access_token
 
 bp = Blueprint("userinfo", __name__)
 # browser apps call it with a bearer token, never with cookies (OIDC Core §5.3)
@@ -70,8 +68,8 @@ def userinfo():
     if "openid" not in str(claims.get("scope", "")).split():
         return bearer_error(403, "insufficient_scope", "The token lacks the openid scope.",
                             scope="openid")
-    user = db.session.get(User, claims.get("sub"))
-    if user is None or user.disabled:
+    user = token_user(claims)
+    if user is None:
         return bearer_error(401, "invalid_token", "The access token's user is not active.")
     response = Response(json.dumps(user_claims(user, claims["scope"])), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
