@@ -1,109 +1,14 @@
-"""A real provider for end-to-end tests: ``provider init`` and ``provider serve``
-(gunicorn, two worker processes) on a free loopback port, driven over HTTP.
-Users and clients are created through the real CLI."""
+"""Fixtures for end-to-end tests: a real provider (``provider serve``, two worker
+processes) per run, with and without the refresh-token grace window. The launcher
+is ``tests/support/live_server.py``."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import requests
 
-BIN = Path(sys.executable).parent
-PASSWORD = "correct horse battery"
-CHEAP_CONFIG = """\
-PROVIDER_PASSWORD_TIME_COST = 1
-PROVIDER_PASSWORD_MEMORY_COST = 8
-PROVIDER_PASSWORD_PARALLELISM = 1
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LiveProvider:
-    issuer: str
-    instance: Path
-    env: dict
-    process: subprocess.Popen
-    users: dict = field(default_factory=dict)
-
-    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "provider"), *args], env=self.env, input=stdin,
-                              capture_output=True, text=True, timeout=60)
-
-    def create_client(self, *args: str) -> dict:
-        result = self.cli("clients", "create", *args)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def create_user(self, username: str, *args: str) -> dict:
-        result = self.cli("users", "create", username, "--password-stdin", *args,
-                          stdin=PASSWORD + "\n")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def discovery(self) -> dict:
-        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()
-
-
-@contextmanager
-def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
-                    extra_config: str = "") -> Iterator[LiveProvider]:
-    """``provider init`` and ``provider serve`` (two workers) in ``instance``, with
-    ``extra_env`` on top of the usual environment and ``extra_config`` appended to
-    ``instance/config.py``; alice exists. Stopped on exit."""
-    (instance / "config.py").write_text(CHEAP_CONFIG + extra_config)
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PROVIDER_INSTANCE_PATH": str(instance), "PORT": str(port),
-           "PROVIDER_ISSUER": issuer, **(extra_env or {})}
-    init = subprocess.run([str(BIN / "provider"), "init"], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert init.returncode == 0, init.stderr
-    log = open(instance / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [str(BIN / "provider"), "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        provider = LiveProvider(issuer=issuer, instance=instance, env=env, process=process)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(issuer + "/.well-known/openid-configuration", timeout=1).ok:
-                    break
-            except requests.RequestException:  # not up yet, or too busy to answer
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("provider did not start:\n" + (instance / "server.log").read_text())
-            time.sleep(0.1)
-        provider.users["alice"] = provider.create_user(
-            "alice", "--email", "alice@example.com", "--name", "Alice Example",
-            "--role", "user", "--role", "admin")
-        yield provider
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+from tests.support.live_server import LiveProvider, launch_provider
 
 
 @pytest.fixture(scope="session")

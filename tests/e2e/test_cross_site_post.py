@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.browser import ClientCallback, fresh_context, launched_chromium, require_chromium
-from tests.e2e.conftest import PASSWORD
-from tests.e2e.http_flow import pkce_pair
+from tests.support.browser import ClientCallback, fresh_context, launched_chromium, require_chromium
+from tests.support.protocol import pkce_pair
+from tests.support.settings import PASSWORD
 
 require_chromium()
 

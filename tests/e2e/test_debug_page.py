@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey
 from provider import clock, create_app
 from provider.extensions import db
 from provider.oauth.tokens import sign_jwt
-from tests.e2e.browser import fresh_context, launched_chromium, require_chromium
+from tests.support.browser import fresh_context, launched_chromium, require_chromium
 
 require_chromium()
 

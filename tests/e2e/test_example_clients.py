@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.e2e.conftest import PASSWORD, free_port
-from tests.e2e.http_flow import HttpUserAgent
+from tests.support.live_flows import HttpUserAgent
+from tests.support.live_server import free_port
+from tests.support.settings import PASSWORD
 
 pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).resolve().parents[2] / "clients" / "native_app.py"

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from clients.resource_server import AccessTokenVerifier, InvalidToken
-from tests.e2e.conftest import BIN, free_port, launch_provider
+from tests.support.live_server import BIN, free_port, launch_provider
 
 pytestmark = pytest.mark.e2e
 

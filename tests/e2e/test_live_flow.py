@@ -11,8 +11,9 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.conftest import PASSWORD
-from tests.e2e.http_flow import HttpUserAgent, pkce_pair, query_of
+from tests.support.live_flows import HttpUserAgent
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.settings import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,9 @@ from contextlib import closing
 import pytest
 import requests
 
-from tests.conftest import CSRF
-from tests.e2e.conftest import PASSWORD, launch_provider
+from tests.support.forms import CSRF
+from tests.support.live_server import launch_provider
+from tests.support.settings import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,12 @@ import pytest
 import requests
 
 from provider.oauth.backchannel import IN_FLIGHT
-from tests.backchannel_receivers import Trickler, garbage_receiver, long_header_receiver
-from tests.e2e.conftest import BIN, PASSWORD, launch_provider
-from tests.e2e.http_flow import CSRF, HttpUserAgent, pkce_pair, query_of
+from tests.support.forms import CSRF
+from tests.support.live_flows import HttpUserAgent
+from tests.support.live_server import BIN, launch_provider
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.receivers import Trickler, garbage_receiver, long_header_receiver
+from tests.support.settings import PASSWORD
 
 pytestmark = pytest.mark.e2e
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"

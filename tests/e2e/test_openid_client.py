@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.support.settings import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 

@@ -9,64 +9,30 @@ family and to look at its rows."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections import Counter
-from contextlib import closing
 
 import jwt
 import pytest
 import requests
 
-from tests.e2e.conftest import PASSWORD
-from tests.e2e.http_flow import HttpUserAgent, pkce_pair, query_of
+from tests.support.live_flows import (
+    SCOPE,
+    TIMEOUT,
+    assert_error,
+    new_client,
+    obtain_tokens,
+    refresh,
+    userinfo_status,
+)
+from tests.support.live_server import query
 
 pytestmark = pytest.mark.e2e
 
-REDIRECT_URI = "http://127.0.0.1:9/cb"
-SCOPE = "openid profile email"
 RACERS = 50
-TIMEOUT = 60
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def new_client(provider, name: str = "refresher") -> dict:
-    client = provider.create_client("--name", name, "--redirect-uri", REDIRECT_URI)
-    assert "refresh_token" in client["grant_types"], client
-    return client
-
-
-def auth_of(client: dict) -> tuple[str, str]:
-    return client["client_id"], client["client_secret"]
-
-
-def obtain_tokens(provider, client: dict, scope: str = SCOPE) -> dict:
-    """The real code flow (login, consent, code exchange); the token response."""
-    verifier, challenge = pkce_pair()
-    params = {"response_type": "code", "client_id": client["client_id"],
-              "redirect_uri": REDIRECT_URI, "scope": scope, "state": "s1", "nonce": "n1",
-              "code_challenge": challenge, "code_challenge_method": "S256"}
-    response = HttpUserAgent(provider.issuer).authorize(params, "alice", PASSWORD)
-    assert response.status_code == 302, response.text
-    code = query_of(response.headers["Location"])["code"]
-    exchange = requests.post(
-        provider.issuer + "/token", auth=auth_of(client), timeout=TIMEOUT,
-        data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-              "redirect_uri": REDIRECT_URI})
-    assert exchange.status_code == 200, exchange.text
-    body = exchange.json()
-    assert isinstance(body.get("refresh_token"), str) and body["refresh_token"], body
-    return body
-
-
-def refresh(provider, client: dict, token: str, scope: str | None = None) -> requests.Response:
-    data = {"grant_type": "refresh_token", "refresh_token": token}
-    if scope is not None:
-        data["scope"] = scope
-    return requests.post(provider.issuer + "/token", data=data, auth=auth_of(client),
-                         timeout=TIMEOUT)
 
 
 def assert_ok(response: requests.Response) -> dict:
@@ -77,26 +43,9 @@ def assert_ok(response: requests.Response) -> dict:
     return body
 
 
-def assert_error(response: requests.Response, error: str) -> None:
-    assert response.status_code == 400, response.text
-    assert response.json()["error"] == error, response.text
-
-
-def userinfo_status(provider, access_token: str) -> int:
-    return requests.get(provider.issuer + "/userinfo", timeout=TIMEOUT,
-                        headers={"Authorization": "Bearer " + access_token}).status_code
-
-
 def access_scope(access_token: str) -> set[str]:
     claims = jwt.decode(access_token, options={"verify_signature": False})
     return set(claims["scope"].split())
-
-
-def query(provider, sql: str, *args) -> list[tuple]:
-    """Read-only look into the live provider's SQLite database."""
-    uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
-        return connection.execute(sql, args).fetchall()
 
 
 def family_of(provider, client: dict) -> str:
@@ -212,7 +161,6 @@ def test_concurrent_refresh_within_grace_share_one_successor(live_provider):
     assert userinfo_status(live_provider, following["access_token"]) == 401
     assert reuse_outcomes(live_provider, family_id) == {"grace": RACERS - 1,
                                                        "family_revoked": 1}
-
 
 # --- sequential ------------------------------------------------------------------------
 

@@ -15,16 +15,15 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.conftest import launch_provider
-from tests.e2e.test_refresh_concurrency import (
+from tests.support.live_flows import (
     assert_error,
     auth_of,
     new_client,
     obtain_tokens,
-    query,
     refresh,
     userinfo_status,
 )
+from tests.support.live_server import launch_provider, query
 
 pytestmark = pytest.mark.e2e
 

@@ -15,14 +15,10 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.browser import (
-    ClientCallback,
-    fresh_context,
-    launched_chromium,
-    require_chromium,
-)
-from tests.e2e.conftest import PASSWORD
-from tests.e2e.http_flow import HttpUserAgent, pkce_pair, query_of
+from tests.support.browser import ClientCallback, fresh_context, launched_chromium, require_chromium
+from tests.support.live_flows import HttpUserAgent
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.settings import PASSWORD
 
 require_chromium()
 

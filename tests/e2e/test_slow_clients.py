@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.e2e.conftest import LiveProvider, launch_provider
+from tests.support.live_server import LiveProvider, launch_provider
 
 pytestmark = pytest.mark.e2e
 

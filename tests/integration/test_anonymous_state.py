@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 
 from provider.accounts.interactions import MAX_TOKEN_LENGTH
-from tests.conftest import pkce_pair, query_of
-from tests.integration.token_lifecycle import snapshot
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.snapshots import snapshot
 
 
 @pytest.fixture

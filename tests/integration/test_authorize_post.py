@@ -9,8 +9,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from tests.conftest import ISSUER, pkce_pair, query_of
-from tests.integration.token_lifecycle import snapshot
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.settings import ISSUER
+from tests.support.snapshots import snapshot
 
 
 @pytest.fixture

@@ -20,15 +20,16 @@ from provider.models import Client, Lease, LogoutDelivery, SigningKey
 from provider.models.signing_key import ACTIVE
 from provider.oauth import backchannel
 from provider.outbox import WORKERS, OutboxWorkers
-from tests.backchannel_receivers import (
+from tests.support.factories import register
+from tests.support.flows import sign_in
+from tests.support.receivers import (
     RawReceiver,
     Receiver,
     Trickler,
     garbage_receiver,
     long_header_receiver,
 )
-from tests.conftest import CHEAP_HASHING
-from tests.integration.test_logout import register, sign_in
+from tests.support.settings import CHEAP_HASHING
 
 BOUND = 30  # seconds any wait below may take before the test gives up
 

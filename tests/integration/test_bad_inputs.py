@@ -12,25 +12,23 @@ import jwt
 import pytest
 from sqlalchemy import func
 
-from provider import clock, digests, management
+from provider import clock, management
 from provider.extensions import db
-from provider.models import (
-    AuthorizationCode,
-    Client,
-    Consent,
-    DeniedAccessToken,
-    LoginSession,
-    User,
+from provider.models import AuthorizationCode, Consent, DeniedAccessToken
+from tests.support.factories import CALLBACK, NATIVE_CALLBACK, OTHER_CALLBACK
+from tests.support.flows import access_token_for, auth_params, obtain_code, token_request
+from tests.support.protocol import b64url, basic_auth, pkce_pair
+from tests.support.records import code_state
+from tests.support.refusals import (
+    assert_error_page,
+    assert_invalid_client,
+    assert_oauth_error,
+    assert_redirect_error,
 )
-from tests.conftest import ISSUER, PASSWORD, basic_auth, pkce_pair, query_of
+from tests.support.settings import PASSWORD
+from tests.support.snapshots import refusal_snapshot as snapshot
 
-CALLBACK = "https://rp.example/callback"
-OTHER_CALLBACK = "https://rp.example/other"
-NATIVE_CALLBACK = "http://127.0.0.1:8765/callback"
-MODELS = (AuthorizationCode, Client, Consent, DeniedAccessToken, LoginSession, User)
-
-
-# --- fixtures and helpers ------------------------------------------------------------
+# --- fixtures -------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -52,115 +50,6 @@ def native(make_client):
 def service(make_client):
     return make_client(name="Service", grant_types=("client_credentials",),
                        scope="api:read api:write")
-
-
-def auth_params(client: dict, challenge: str | None = None, **extra) -> dict:
-    params = {"response_type": "code", "client_id": client["client_id"],
-              "redirect_uri": client["redirect_uris"][0], "scope": "openid profile email",
-              "state": "st-123", "nonce": "n-456"}
-    if challenge:
-        params.update(code_challenge=challenge, code_challenge_method="S256")
-    params.update(extra)
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def obtain_code(browser, client: dict, challenge: str | None = None, **extra) -> str:
-    response = browser.authorize(auth_params(client, challenge, **extra))
-    assert response.status_code == 302, response.data
-    result = query_of(response.headers["Location"])
-    assert "code" in result, result
-    return result["code"]
-
-
-def token_request(http, client: dict, code: str, verifier: str | None = None, *,
-                  headers: dict | None = None, **extra):
-    data = {"grant_type": "authorization_code", "code": code,
-            "redirect_uri": client["redirect_uris"][0]}
-    if verifier is not None:
-        data["code_verifier"] = verifier
-    data.update(extra)
-    data = {k: v for k, v in data.items() if v is not None}
-    if headers is None:
-        if "client_secret" in client:
-            headers = basic_auth(client["client_id"], client["client_secret"])
-        else:
-            headers = {}
-            data.setdefault("client_id", client["client_id"])
-    return http.post("/token", headers=headers, data=data)
-
-
-def code_state(app, code: str) -> dict:
-    """The stored row of ``code``, as plain values."""
-    with app.app_context():
-        row = db.session.scalar(db.select(AuthorizationCode).where(
-            AuthorizationCode.code_digest == digests.digest(code)))
-        assert row is not None
-        return {"consumed_at": row.consumed_at, "issued_access_jti": row.issued_access_jti,
-                "client_id": row.client_id}
-
-
-def snapshot(app) -> dict:
-    """Row counts of every table that a request could change, plus consumed codes."""
-    with app.app_context():
-        counts = {model.__tablename__: db.session.scalar(
-            db.select(func.count()).select_from(model)) for model in MODELS}
-        counts["consumed_codes"] = db.session.scalar(
-            db.select(func.count()).select_from(AuthorizationCode)
-            .where(AuthorizationCode.consumed_at.is_not(None)))
-        counts["disabled_users"] = db.session.scalar(
-            db.select(func.count()).select_from(User).where(User.disabled.is_(True)))
-        counts["disabled_clients"] = db.session.scalar(
-            db.select(func.count()).select_from(Client).where(Client.disabled.is_(True)))
-    return counts
-
-
-def assert_oauth_error(response, status: int, error: str) -> dict:
-    assert response.status_code == status, response.data
-    assert response.mimetype == "application/json", response.data
-    body = response.get_json()
-    assert body["error"] == error, body
-    assert response.headers.get("Cache-Control") == "no-store"
-    return body
-
-
-def assert_invalid_client(response) -> None:
-    assert_oauth_error(response, 401, "invalid_client")
-    challenge = response.headers.get("WWW-Authenticate", "")
-    assert challenge.startswith("Basic"), challenge
-
-
-def assert_redirect_error(response, error: str, redirect_uri: str = CALLBACK,
-                          state: str | None = "st-123") -> dict:
-    assert response.status_code == 302, response.data
-    location = response.headers["Location"]
-    assert location.startswith(redirect_uri + "?"), location
-    result = query_of(location)
-    assert result["error"] == error, result
-    assert result["iss"] == ISSUER
-    if state is None:
-        assert "state" not in result
-    else:
-        assert result["state"] == state
-    assert "code" not in result
-    return result
-
-
-def assert_error_page(response) -> None:
-    assert response.status_code == 400, response.data
-    assert "Location" not in response.headers
-    assert response.mimetype == "text/html"
-
-
-def access_token_for(browser, http, rp) -> str:
-    verifier, challenge = pkce_pair()
-    code = obtain_code(browser, rp, challenge)
-    response = token_request(http, rp, code, verifier)
-    assert response.status_code == 200, response.data
-    return response.get_json()["access_token"]
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 # --- token endpoint: the code and PKCE ------------------------------------------------

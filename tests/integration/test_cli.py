@@ -13,7 +13,9 @@ from provider import config as provider_config
 from provider.cli import main
 from provider.extensions import db
 from provider.models import Client, LoginSession, SigningKey, User
-from tests.conftest import PASSWORD, Browser, basic_auth
+from tests.support.forms import Browser
+from tests.support.protocol import basic_auth
+from tests.support.settings import PASSWORD
 
 CHEAP_CONFIG = """\
 PROVIDER_PASSWORD_TIME_COST = 1

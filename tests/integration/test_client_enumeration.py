@@ -8,7 +8,7 @@ import secrets
 
 import pytest
 
-from tests.conftest import basic_auth
+from tests.support.protocol import basic_auth
 
 
 @pytest.fixture

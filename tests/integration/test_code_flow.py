@@ -6,7 +6,8 @@ import jwt
 import pytest
 
 from provider import clock
-from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.settings import ISSUER
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 from provider import clock, management
 from provider.extensions import db
 from provider.models import AuthorizationCode
-from tests.conftest import pkce_pair
-from tests.integration.test_refresh_tokens import family_of, obtain, post_token, refresh
+from tests.support.flows import obtain, post_token, refresh
+from tests.support.protocol import pkce_pair
+from tests.support.records import family_of
 
 DAY = 24 * 3600
 

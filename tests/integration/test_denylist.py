@@ -24,16 +24,12 @@ from provider.denylist.database import DatabaseDenyList
 from provider.denylist.redis_backend import RedisDenyList
 from provider.extensions import db
 from provider.models import DeniedAccessToken
-from tests.conftest import CHEAP_HASHING, ISSUER, Browser
-from tests.integration.test_refresh_tokens import (
-    family_of,
-    obtain,
-    post_token,
-    refresh,
-    userinfo_status,
-)
-from tests.integration.token_lifecycle import introspect, revoke, snapshot
-from tests.redis_server import free_port
+from tests.support.flows import introspect, obtain, post_token, refresh, revoke, userinfo_status
+from tests.support.forms import Browser
+from tests.support.live_server import free_port
+from tests.support.records import family_of
+from tests.support.settings import CHEAP_HASHING, ISSUER
+from tests.support.snapshots import snapshot
 
 BACKENDS = {"database": DatabaseDenyList, "redis": RedisDenyList}
 CHECKED_DEFAULTS = {**DEFAULTS, "PROVIDER_ISSUER": ISSUER}

@@ -11,10 +11,11 @@ from provider import clock, management
 from provider.extensions import db
 from provider.models import LoginSession, LogoutDelivery
 from provider.oauth.tokens import InvalidAccessToken, verify_access_token
-from tests.backchannel_receivers import Receiver
-from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
-from tests.integration.test_logout import register, sign_in
-from tests.integration.token_lifecycle import active
+from tests.support.factories import register
+from tests.support.flows import active, sign_in
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.receivers import Receiver
+from tests.support.settings import ISSUER
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth, pkce_pair, query_of
 
 ALLOWED = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*')
 HOSTILE = ['a\nb', 'q"uote', 'back\\slash', 'rtl\u202eevil', 'tab\there', 'nul\x00',

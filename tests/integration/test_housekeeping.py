@@ -16,7 +16,7 @@ from provider.models import (
     IssuedAccessToken,
     RefreshTokenFamily,
 )
-from tests.conftest import basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth, pkce_pair, query_of
 
 DAY = 24 * 3600
 

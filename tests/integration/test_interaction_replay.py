@@ -11,7 +11,8 @@ import pytest
 
 from provider.extensions import db
 from provider.models import SpentInteraction
-from tests.conftest import CSRF, pkce_pair, query_of
+from tests.support.forms import CSRF
+from tests.support.protocol import pkce_pair, query_of
 
 COOKIE = "provider_session"
 

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 import pytest
 
 from provider import clock
-from tests.conftest import ISSUER, pkce_pair, query_of
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.settings import ISSUER
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ import pytest
 from provider import clock, digests, management
 from provider.extensions import db
 from provider.models import Client, LoginSession, RefreshToken
-from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
-from tests.integration.test_refresh_tokens import family_of, obtain, refresh, userinfo_status
-from tests.integration.test_revocation import GARBAGE, forged_jwt
-from tests.integration.token_lifecycle import introspect, revoke, snapshot
+from tests.support.bad_tokens import GARBAGE, forged_jwt
+from tests.support.flows import introspect, obtain, refresh, revoke, userinfo_status
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.records import family_of
+from tests.support.settings import ISSUER
+from tests.support.snapshots import snapshot
 
 INACTIVE = {"active": False}
 JWT_TYPE = "application/token-introspection+jwt"

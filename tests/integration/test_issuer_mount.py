@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from provider import create_app
-from tests.conftest import CHEAP_HASHING, ISSUER, pkce_pair
+from tests.support.protocol import pkce_pair
+from tests.support.settings import CHEAP_HASHING, ISSUER
 
 
 @pytest.mark.parametrize("script_name", ["/evil", "//evil.example", "/%5Cevil"])

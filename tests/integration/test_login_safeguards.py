@@ -13,7 +13,9 @@ from argon2 import PasswordHasher
 from provider import management
 from provider.extensions import db
 from provider.models import User
-from tests.conftest import CSRF, PASSWORD, pkce_pair, query_of
+from tests.support.forms import CSRF
+from tests.support.protocol import pkce_pair, query_of
+from tests.support.settings import PASSWORD
 
 
 @pytest.fixture

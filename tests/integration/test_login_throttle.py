@@ -20,7 +20,8 @@ from provider import config as provider_config
 from provider.cli import main
 from provider.extensions import db
 from provider.models import AuditEvent, LoginSession, LoginThrottle
-from tests.conftest import CSRF, PASSWORD
+from tests.support.forms import CSRF
+from tests.support.settings import PASSWORD
 
 # A first back-off long enough that no block can end between two requests of a test;
 # the defaults' own schedule is checked in tests/unit/test_login_throttle.py.

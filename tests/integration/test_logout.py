@@ -5,20 +5,23 @@ against a real receiver on loopback."""
 from __future__ import annotations
 
 import json
-import re
 
 import jwt
 import pytest
 
 from provider import clock, management
 from provider.extensions import db
-from provider.models import LoginSession, LogoutDelivery, RefreshTokenFamily
+from provider.models import LogoutDelivery
 from provider.oauth import backchannel
 from provider.outbound import OutboundRefused, check_destination
-from tests.backchannel_receivers import Receiver
-from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
+from tests.support.factories import register
+from tests.support.flows import sign_in, userinfo_status
+from tests.support.forms import CSRF
+from tests.support.protocol import basic_auth
+from tests.support.receivers import Receiver
+from tests.support.records import families, live_sessions
+from tests.support.settings import ISSUER
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
@@ -35,45 +38,6 @@ def receiver():
         r.close()
 
 
-def register(app, make_client, **extra) -> dict:
-    rp = make_client(name=extra.pop("name", "RP"), trusted=True,
-                     post_logout_redirect_uris=("https://rp.example/bye",))
-    if extra:
-        with app.app_context():
-            from provider.models import Client
-
-            row = db.session.get(Client, rp["client_id"])
-            for key, value in extra.items():
-                setattr(row, key, value)
-            db.session.commit()
-    return rp
-
-
-def sign_in(client, browser, rp: dict, scope: str = "openid profile") -> dict:
-    verifier, challenge = pkce_pair()
-    response = browser.authorize({
-        "response_type": "code", "client_id": rp["client_id"], "scope": scope,
-        "redirect_uri": rp["redirect_uris"][0], "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    code = query_of(response.headers["Location"])["code"]
-    token = client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
-                        data={"grant_type": "authorization_code", "code": code,
-                              "redirect_uri": rp["redirect_uris"][0], "code_verifier": verifier})
-    assert token.status_code == 200
-    return token.get_json()
-
-
-def userinfo(client, tokens: dict) -> int:
-    return client.get("/userinfo", headers={
-        "Authorization": "Bearer " + tokens["access_token"]}).status_code
-
-
-def live_sessions(app) -> int:
-    with app.app_context():
-        return db.session.scalar(db.select(db.func.count()).select_from(LoginSession).where(
-            LoginSession.ended_at.is_(None)))
-
-
 def test_logout_with_a_hint_for_this_session_needs_no_confirmation(app, client, browser,
                                                                     alice, make_client):
     rp = register(app, make_client)
@@ -84,7 +48,8 @@ def test_logout_with_a_hint_for_this_session_needs_no_confirmation(app, client, 
     assert response.status_code == 303
     assert response.headers["Location"] == "https://rp.example/bye?state=s1"
     assert live_sessions(app) == 0
-    assert userinfo(client, tokens) == 401  # the session's access tokens are deny-listed
+    # the session's access tokens are deny-listed
+    assert userinfo_status(client, tokens["access_token"]) == 401
     refresh = client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
                           data={"grant_type": "refresh_token",
                                 "refresh_token": tokens["refresh_token"]})
@@ -137,12 +102,6 @@ def test_a_hint_for_another_client_than_client_id_is_refused(app, client, browse
     response = client.get("/end-session", query_string={
         "id_token_hint": tokens["id_token"], "client_id": other["client_id"]})
     assert response.status_code == 400 and live_sessions(app) == 1
-
-
-def families(app) -> dict[str, str | None]:
-    with app.app_context():
-        return {f.client_id: f.revoked_reason for f in db.session.scalars(
-            db.select(RefreshTokenFamily))}
 
 
 def test_offline_families_of_other_clients_survive_logout(app, client, browser, alice,

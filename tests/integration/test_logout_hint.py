@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
-from tests.integration.test_refresh_tokens import obtain
-from tests.integration.test_userinfo_safeguards import resigned
+from tests.support.bad_tokens import resigned
+from tests.support.flows import obtain
 
 
 @pytest.fixture

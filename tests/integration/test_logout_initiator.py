@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from provider.extensions import db
 from provider.models import RefreshTokenFamily
-from tests.conftest import CSRF, Browser, basic_auth, pkce_pair, query_of
-from tests.integration.test_logout import families, live_sessions, register, sign_in
+from tests.support.factories import register
+from tests.support.flows import sign_in
+from tests.support.forms import CSRF, Browser
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.records import families, live_sessions
 
 
 def confirm(client, **fields):

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from provider import clock
-from tests.conftest import basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth, pkce_pair, query_of
 
 
 def params(client: dict, **extra) -> dict:

@@ -18,9 +18,12 @@ from flask import Flask
 from provider import create_app, denylist, jobs, management
 from provider.extensions import db
 from provider.models import AuditEvent, LoginSession, PendingDenial
-from tests.conftest import CHEAP_HASHING, ISSUER, Browser, basic_auth
-from tests.integration.test_refresh_tokens import family_of, obtain, refresh, userinfo_status
-from tests.redis_server import redis_process
+from tests.support.flows import obtain, refresh, userinfo_status
+from tests.support.forms import Browser
+from tests.support.protocol import basic_auth
+from tests.support.records import family_of
+from tests.support.redis_server import redis_process
+from tests.support.settings import CHEAP_HASHING, ISSUER
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PREFIX = "outage-test:"

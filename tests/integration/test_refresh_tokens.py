@@ -9,8 +9,9 @@ import pytest
 
 from provider import clock, management
 from provider.extensions import db
-from provider.models import AuditEvent, RefreshToken, RefreshTokenFamily
-from tests.conftest import basic_auth, pkce_pair, query_of
+from provider.models import AuditEvent, RefreshToken
+from tests.support.flows import obtain, post_token, refresh, userinfo_status
+from tests.support.records import family_of
 
 DAY = 24 * 3600
 
@@ -18,42 +19,6 @@ DAY = 24 * 3600
 @pytest.fixture
 def rp(make_client):
     return make_client(name="RP", trusted=True)
-
-
-def obtain(client, browser, rp: dict, scope: str = "openid profile email offline_access") -> dict:
-    verifier, challenge = pkce_pair()
-    response = browser.authorize({
-        "response_type": "code", "client_id": rp["client_id"], "scope": scope,
-        "redirect_uri": rp["redirect_uris"][0], "state": "s", "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    code = query_of(response.headers["Location"])["code"]
-    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-            "redirect_uri": rp["redirect_uris"][0]}
-    token = post_token(client, rp, data)
-    assert token.status_code == 200, token.data
-    return {**token.get_json(), "code": code, "verifier": verifier}
-
-
-def post_token(client, rp: dict, data: dict):
-    if rp.get("client_secret"):
-        return client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
-                           data=data)
-    return client.post("/token", data={**data, "client_id": rp["client_id"]})
-
-
-def refresh(client, rp: dict, token: str, **extra):
-    return post_token(client, rp, {"grant_type": "refresh_token", "refresh_token": token,
-                                   **extra})
-
-
-def family_of(app, rp: dict) -> RefreshTokenFamily:
-    with app.app_context():
-        return db.session.scalar(db.select(RefreshTokenFamily).where(
-            RefreshTokenFamily.client_id == rp["client_id"]))
-
-
-def userinfo_status(client, access_token: str) -> int:
-    return client.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"}).status_code
 
 
 def test_rotation_returns_a_successor_in_the_same_family(app, client, browser, alice, rp):

@@ -11,9 +11,12 @@ import pytest
 from provider import clock
 from provider.extensions import db
 from provider.models import LoginSession, LogoutDelivery
-from tests.backchannel_receivers import Receiver
-from tests.conftest import CSRF, PASSWORD, basic_auth, pkce_pair, query_of
-from tests.integration.test_logout import register, userinfo
+from tests.support.factories import register
+from tests.support.flows import userinfo_status
+from tests.support.forms import CSRF
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.receivers import Receiver
+from tests.support.settings import PASSWORD
 
 
 @pytest.fixture
@@ -80,7 +83,7 @@ def test_signing_in_again_as_the_same_user_keeps_the_session(app, client, browse
     # The first sign-in's tokens end with the one session both sign-ins share.
     assert refresh_status(client, rp, first) == 400
     assert refresh_status(client, rp, second) == 400
-    assert userinfo(client, first) == 401
+    assert userinfo_status(client, first["access_token"]) == 401
     assert deliveries(app) == {first["claims"]["sid"]}
 
 
@@ -94,10 +97,10 @@ def test_another_user_signing_in_ends_the_earlier_session_as_a_logout(app, clien
     assert stored[alices["claims"]["sid"]] is not None  # ended
     assert stored[bobs["claims"]["sid"]] is None  # live
     assert refresh_status(client, rp, alices) == 400
-    assert userinfo(client, alices) == 401
+    assert userinfo_status(client, alices["access_token"]) == 401
     assert deliveries(app) == {alices["claims"]["sid"]}
     # Bob's session is untouched by the end of Alice's.
-    assert userinfo(client, bobs) == 200
+    assert userinfo_status(client, bobs["access_token"]) == 200
     assert refresh_status(client, rp, bobs) == 200
 
 

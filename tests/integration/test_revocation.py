@@ -4,17 +4,18 @@ unknown, foreign and already revoked tokens answer 200 and change nothing."""
 
 from __future__ import annotations
 
-import base64
-
 import jwt
 import pytest
 
 from provider import clock, management
 from provider.extensions import db
 from provider.models import AuditEvent, DeniedAccessToken, RefreshTokenFamily
-from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
-from tests.integration.test_refresh_tokens import family_of, obtain, refresh, userinfo_status
-from tests.integration.token_lifecycle import active, revoke, snapshot
+from tests.support.bad_tokens import GARBAGE, forged_jwt
+from tests.support.flows import active, obtain, refresh, revoke, userinfo_status
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.records import family_of
+from tests.support.settings import ISSUER
+from tests.support.snapshots import snapshot
 
 NATIVE_CALLBACK = "http://127.0.0.1:8765/callback"
 
@@ -190,26 +191,6 @@ def test_another_clients_tokens_are_not_revoked_and_the_answer_reveals_nothing(
         {"token_type": "refresh_token", "token_client_id": rp["client_id"]},
     ]
     assert {e.client_id for e in refused} == {other["client_id"]}
-
-
-def forged_jwt() -> str:
-    def part(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-    return ".".join([part(b'{"alg":"none","typ":"at+jwt"}'),
-                     part(b'{"iss":"' + ISSUER.encode() + b'","jti":"x","exp":9999999999}'),
-                     ""])
-
-
-GARBAGE = [
-    "unknown-token",
-    "a.b.c",
-    "....",
-    "é" * 40,
-    "\x00\x01",
-    "x" * 9000,  # longer than any token of ours
-    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA",
-]
 
 
 @pytest.mark.parametrize("token", [*GARBAGE, "forged"])

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import CSRF, basic_auth, pkce_pair
+from tests.support.forms import CSRF
+from tests.support.protocol import basic_auth, pkce_pair
 
 COMMON = {
     "X-Frame-Options": "DENY",

@@ -18,7 +18,8 @@ from provider.models import (
     LogoutDelivery,
     RefreshTokenFamily,
 )
-from tests.conftest import CSRF, Browser, basic_auth, pkce_pair, query_of
+from tests.support.forms import CSRF, Browser
+from tests.support.protocol import basic_auth, pkce_pair, query_of
 
 PAGE = "/account/sessions"
 SCOPE = "openid profile offline_access"

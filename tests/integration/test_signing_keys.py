@@ -16,7 +16,8 @@ from provider.extensions import db
 from provider.keys.lifecycle import revoke_key, rewrap_keys, rotate
 from provider.models import SigningKey
 from provider.oauth.tokens import InvalidAccessToken, sign_jwt, verify_access_token
-from tests.conftest import CHEAP_HASHING, ISSUER, basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.settings import CHEAP_HASHING, ISSUER
 
 ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 

@@ -23,7 +23,8 @@ from provider.extensions import db
 from provider.keys.lifecycle import revoke_key, rotate
 from provider.models import Client, LoginSession, RefreshToken, RefreshTokenFamily
 from provider.oauth.tokens import sign_jwt
-from tests.conftest import ISSUER, basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.settings import ISSUER
 
 CHEAP_CONFIG = """\
 PROVIDER_PASSWORD_TIME_COST = 1

@@ -9,8 +9,8 @@ import pytest
 from provider.extensions import db
 from provider.models import DeniedAccessToken, User
 from provider.oauth import tokens
-from provider.oauth.tokens import sign_jwt
-from tests.integration.test_refresh_tokens import obtain
+from tests.support.bad_tokens import resigned
+from tests.support.flows import obtain
 
 
 @pytest.fixture
@@ -20,13 +20,6 @@ def rp(make_client):
 
 def userinfo(http, token: str):
     return http.get("/userinfo", headers={"Authorization": f"Bearer {token}"})
-
-
-def resigned(app, token: str, typ: str) -> str:
-    """``token``'s claims signed again by the provider's own key under another ``typ``."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    with app.app_context():
-        return sign_jwt(claims, typ=typ)
 
 
 def test_a_token_typed_as_an_id_token_is_refused_though_every_claim_fits(app, client,

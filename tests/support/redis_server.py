@@ -14,13 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.live_server import free_port
+
 REQUIRE_ENV = "PROVIDER_REQUIRE_REDIS"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def redis_server_binary() -> str:
