@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-fast lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 test: install
 	$(BIN)/ruff check provider clients tests bench wsgi.py
 	$(BIN)/python -m pytest
+
+# ruff and the unit and integration tests only (no live provider, no browser): about two minutes
+test-fast: install
+	$(BIN)/ruff check provider clients tests bench wsgi.py
+	$(BIN)/python -m pytest tests/unit tests/integration
 
 lint: install
 	$(BIN)/ruff check provider clients tests bench wsgi.py
