@@ -59,8 +59,14 @@ def operator_command(*, app_context: bool = True, allow_uninitialised: bool = Fa
             except OPERATOR_ERRORS as exc:
                 raise CommandError(str(exc)) from None
             except Exception as exc:  # the database or the file system said no
-                raise CommandError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+                raise CommandError(_first_line(exc)) from None
 
         return cast(Command, run)
 
     return decorate
+
+
+def _first_line(exc: Exception) -> str:
+    """``Type: first line of the message``, or the type alone when it has no message."""
+    line = next(iter(str(exc).splitlines()), "")
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
