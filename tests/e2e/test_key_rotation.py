@@ -4,9 +4,11 @@ done by one process used by another within the bounded time."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt
@@ -14,12 +16,31 @@ import pytest
 import requests
 
 from clients.resource_server import AccessTokenVerifier, InvalidToken
-from tests.support.live_server import BIN, free_port, launch_provider
+from tests.support.live_server import BIN, free_port, launch_provider, query
 
 pytestmark = pytest.mark.e2e
 
 # JWKS max-age 2 s and a 1 s key cache: a next key may sign 3 s after it is published.
 FAST_KEYS = "PROVIDER_DISCOVERY_MAX_AGE = 2\nPROVIDER_KEY_CACHE_SECONDS = 1\n"
+# the tokens looked at to tell that every worker signs with a key (two workers)
+LATEST = 10
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, failure: str) -> None:
+    """Poll ``condition`` until it holds; fail with ``failure`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(failure)
+        time.sleep(0.05)
+
+
+def kid_of(token: str) -> str:
+    return jwt.get_unverified_header(token)["kid"]
+
+
+def latest_kids(tokens: list[str]) -> set[str]:
+    return {kid_of(token) for token in tokens[-LATEST:]}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +62,8 @@ def token_from(url: str, client: dict) -> str:
 
 
 def rotate_when_safe(provider, deadline: float = 20.0) -> str:
-    """`provider keys rotate` (never forced) until it promotes the next keys."""
+    """`provider keys rotate` (never forced) until it promotes the next keys; between
+    attempts, waits as long as it says is left ("rotate again in N s")."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         result = provider.cli("keys", "rotate")
@@ -49,7 +71,8 @@ def rotate_when_safe(provider, deadline: float = 20.0) -> str:
         if "now signs" in result.stdout:
             assert "forced" not in result.stdout
             return result.stdout
-        time.sleep(0.5)
+        left = [int(s) for s in re.findall(r"rotate again in (\d+) s", result.stdout)]
+        time.sleep(max(0.0, min(max(left, default=0.5), end - time.monotonic())))
     pytest.fail("the next keys never became safe to promote")
 
 
@@ -73,12 +96,17 @@ def test_rotating_twice_under_load_fails_no_verification(fast_provider):
     worker = threading.Thread(target=load)
     worker.start()
     try:
-        time.sleep(1)
-        first_kid = jwt.get_unverified_header(issued[0])["kid"]
+        wait_until(lambda: len(issued) > 0, 10, "no token was issued")
+        first_kid = kid_of(issued[0])
         rotate_when_safe(fast_provider)
-        time.sleep(1.5)
+        # within the key cache every worker signs with the successor
+        wait_until(lambda: first_kid not in latest_kids(issued), 10,
+                   "the workers kept signing with the first key")
+        second_kid = kid_of(issued[-1])
         rotate_when_safe(fast_provider)
-        time.sleep(2.5)  # longer than the key cache: every worker signs with the newest key
+        # and then with the newest key
+        wait_until(lambda: latest_kids(issued).isdisjoint({first_kid, second_kid}), 10,
+                   "the workers kept signing with an earlier key")
     finally:
         stop.set()
         worker.join(timeout=30)
@@ -123,15 +151,15 @@ def test_a_rotation_is_used_by_another_process_within_the_bounded_time(fast_prov
 
 def test_automatic_rotation_runs_once_across_workers(tmp_path_factory):
     """PROVIDER_KEY_ROTATION_INTERVAL: the server rotates by itself, one worker at a time."""
-    config = FAST_KEYS + "PROVIDER_KEY_ROTATION_INTERVAL = 4\nPROVIDER_JOBS_TICK_SECONDS = 1\n"
+    # the shortest interval allowed: longer than max-age 1 s plus the 1 s key cache
+    config = ("PROVIDER_DISCOVERY_MAX_AGE = 1\nPROVIDER_KEY_CACHE_SECONDS = 1\n"
+              "PROVIDER_KEY_ROTATION_INTERVAL = 3\nPROVIDER_JOBS_TICK_SECONDS = 0.2\n")
     with launch_provider(tmp_path_factory.mktemp("auto-rotation"), extra_config=config) as live:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            result = live.cli("keys", "list")
-            retired = result.stdout.count('"state": "retired"')
-            if retired:
-                break
-            time.sleep(1)
+        # watched in the database (read-only), then listed once by the CLI
+        wait_until(lambda: query(live, "SELECT 1 FROM signing_keys WHERE state = 'retired'"),
+                   30, "the server never rotated its keys")
+        result = live.cli("keys", "list")
+        retired = result.stdout.count('"state": "retired"')
         assert retired >= 4, result.stdout  # every algorithm rotated
         assert result.stdout.count('"state": "active"') == 4
         assert result.stdout.count('"state": "next"') == 4
