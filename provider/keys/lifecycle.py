@@ -95,7 +95,9 @@ def rotate(force: bool = False) -> RotationReport:
                                 f"{_when(now + publication_delay(), now)}")
             continue
         candidate = upcoming[-1]  # the longest-published
-        safe_at = candidate.created_at + publication_delay()
+        # created_at is truncated to the second: count from the second after, so the
+        # key has been published for the whole delay whatever the fraction was
+        safe_at = candidate.created_at + 1 + publication_delay()
         if safe_at > now and not force:
             report.lines.append(f"{alg}: next key {candidate.kid} is not yet safe to use; "
                                 f"rotate again {_when(safe_at, now)}")
