@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import background, denylist, endpoint_policy, jobs
+from . import background, clock, denylist, endpoint_policy, jobs
 from . import config as provider_config
 from .accounts.csrf import csrf_token
 from .database import MIGRATIONS, configure_engine
@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
     overrides = dict(config or {})
     instance = Path(overrides.pop("PROVIDER_INSTANCE_PATH", provider_config.instance_path()))
     app = Flask(__name__, instance_path=str(instance))
+    clock.init_app(app)
     provider_config.load(app.config, instance, overrides)
     _load_secrets(app, instance, allow_uninitialised)
     if refuse_unsafe and app.config["PROVIDER_KEK"] is not None:

@@ -30,7 +30,11 @@ class CommandError(click.ClickException):
 
 
 def build_app(allow_uninitialised: bool = False, refuse_unsafe: bool = True) -> Flask:
-    """The provider app, as the command line needs it."""
+    """The provider app, as the command line needs it, or the app the caller handed
+    the command (``main(obj=app)``, as Flask's ``ScriptInfo`` does for its CLI)."""
+    context = click.get_current_context(silent=True)
+    if context is not None and isinstance(context.obj, Flask):
+        return context.obj
     from .. import create_app
 
     return create_app(allow_uninitialised=allow_uninitialised, refuse_unsafe=refuse_unsafe)

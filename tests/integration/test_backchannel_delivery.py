@@ -99,7 +99,7 @@ def test_misbehaving_endpoints_fail_their_own_attempts_only(app, client, browser
     assert [r.connections for r in (garbage, long_header, trickler)] == [1, 1, 1]
     with app.app_context():
         assert backchannel.deliver_due() == 0  # each waits for its own backoff
-        with clock.advance(5):  # and then comes back, none stuck in front of another
+        with clock.advance(app, 5):  # and then comes back, none stuck in front of another
             assert {i for i, _ in backchannel.due()} == {
                 ids["garbage"], ids["long header"], ids["trickler"]}
 
@@ -141,7 +141,7 @@ def test_rotation_and_purge_run_while_a_delivery_is_stuck(app, client, browser, 
                 SigningKey.state == ACTIVE, SigningKey.alg == "RS256"))
 
     before = signing_kid()
-    with clock.advance(7200):  # rotation is due
+    with clock.advance(app, 7200):  # rotation is due
         jobs.run_due_jobs(app)
     # the tick is over while the relying party is still trickling its answer
     assert not trickler.exhausted.is_set()
@@ -151,7 +151,7 @@ def test_rotation_and_purge_run_while_a_delivery_is_stuck(app, client, browser, 
     with app.app_context():
         purge = db.session.get(Lease, jobs.PURGE_LEASE)
         assert purge.holder == leases.holder() and purge.expires_at > clock.now()
-    with clock.advance(3 * 7200):  # the next tick: rotation again, the delivery still stuck
+    with clock.advance(app, 3 * 7200):  # the next tick: rotation again, the delivery still stuck
         jobs.run_due_jobs(app)
     assert signing_kid() != rotated and not trickler.exhausted.is_set()
     assert state(app, stuck) == ("pending", 1, backchannel.IN_FLIGHT)
@@ -169,7 +169,7 @@ def test_an_attempt_that_never_reports_back_is_on_record_and_retried(
         assert backchannel.claim(delivery) is None  # nobody else may attempt it meanwhile
         assert state(app, delivery) == ("pending", 1, backchannel.IN_FLIGHT)
         assert backchannel.deliver_due() == 0
-        with clock.advance(backchannel.claim_seconds()):  # the claim ran out
+        with clock.advance(app, backchannel.claim_seconds()):  # the claim ran out
             assert backchannel.deliver_due() == 1
         assert state(app, delivery) == ("delivered", 2, None) and len(honest.tokens) == 1
         backchannel.attempt(lost)  # an outcome arriving after its claim ran out changes nothing
@@ -184,7 +184,7 @@ def test_a_last_attempt_that_never_reports_back_gives_up(app, client, browser, a
         db.session.get(LogoutDelivery, delivery).attempts = backchannel.MAX_ATTEMPTS - 1
         db.session.commit()
         assert backchannel.claim(delivery).attempt == backchannel.MAX_ATTEMPTS
-        with clock.advance(backchannel.claim_seconds()):
+        with clock.advance(app, backchannel.claim_seconds()):
             assert backchannel.deliver_due() == 0
     assert state(app, delivery) == ("failed", backchannel.MAX_ATTEMPTS, backchannel.NO_OUTCOME)
     assert honest.tokens == []

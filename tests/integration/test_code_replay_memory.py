@@ -33,7 +33,7 @@ def purge(app) -> dict:
 
 def test_a_code_replayed_days_later_still_revokes_its_family(app, client, browser, alice, rp):
     first = obtain(client, browser, rp)  # offline_access: the family lives 30 days
-    with clock.advance(3 * DAY):
+    with clock.advance(app, 3 * DAY):
         renewed = refresh(client, rp, first["refresh_token"])
         assert renewed.status_code == 200
         assert purge(app)["authorization_codes"] == 0 and codes(app) == 1
@@ -47,7 +47,7 @@ def test_a_code_replayed_days_later_still_revokes_its_family(app, client, browse
 
 def test_the_code_goes_once_its_family_is_gone(app, client, browser, alice, rp):
     obtain(client, browser, rp)
-    with clock.advance(31 * DAY):  # past the family's absolute lifetime
+    with clock.advance(app, 31 * DAY):  # past the family's absolute lifetime
         counts = purge(app)
         assert counts["refresh_token_families"] == 1 and counts["authorization_codes"] == 1
         assert codes(app) == 0
@@ -58,5 +58,5 @@ def test_an_unredeemed_expired_code_goes_at_once(app, client, browser, alice, rp
     browser.authorize({"response_type": "code", "client_id": rp["client_id"],
                        "scope": "openid", "redirect_uri": rp["redirect_uris"][0],
                        "code_challenge": challenge, "code_challenge_method": "S256"})
-    with clock.advance(3600):
+    with clock.advance(app, 3600):
         assert purge(app)["authorization_codes"] == 1 and codes(app) == 0

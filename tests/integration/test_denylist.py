@@ -123,7 +123,7 @@ def test_purge_keeps_live_entries(app, backend_name):
         denylist.deny("short", clock.now() + 60, "revoked")
         denylist.deny("long", clock.now() + 900, "revoked")
         db.session.commit()
-        with clock.advance(61):
+        with clock.advance(app, 61):
             purged = denylist.purge_expired()
             db.session.rollback()  # the purge committed by itself
             # the database drops the dead row; Redis drops keys by itself, by TTL
@@ -145,7 +145,7 @@ def test_revoking_at_the_endpoint_makes_userinfo_refuse_at_once(app, client, bro
 def test_family_revocation_denies_the_familys_access_tokens(app, client, browser, alice, rp):
     first = obtain(client, browser, rp)
     second = refresh(client, rp, first["refresh_token"]).get_json()
-    with clock.advance(11):  # reuse outside the grace window: revoke_family → deny
+    with clock.advance(app, 11):  # reuse outside the grace window: revoke_family → deny
         assert refresh(client, rp, first["refresh_token"]).status_code == 400
         assert userinfo_status(client, second["access_token"]) == 401
     assert family_of(app, rp).revoked_reason == "refresh_token_reuse"

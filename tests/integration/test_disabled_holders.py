@@ -77,7 +77,7 @@ def test_a_user_enabled_again_does_not_revive_tokens_from_before(app, client, br
     assert userinfo(client, token) == 401  # tokens_not_before outlives the disable
     assert active(client, no_refresh, token) is False
     # a token issued after the user is enabled again works
-    with clock.advance(1):
+    with clock.advance(app, 1):
         fresh = code_flow_token(client, browser, no_refresh)
         assert userinfo(client, fresh) == 200
 

@@ -53,7 +53,7 @@ def test_purge_removes_only_what_can_never_be_used_again(app, client, browser, a
         fresh = management.purge()
     assert fresh["refresh_token_families"] == 0 and fresh["issued_access_tokens"] == 0
     assert count(app, RefreshTokenFamily) == 1 and count(app, AuthorizationCode) == 1
-    with clock.advance(31 * DAY), app.app_context():  # past every lifetime and retention
+    with clock.advance(app, 31 * DAY), app.app_context():  # past every lifetime and retention
         old = management.purge()
     assert old["authorization_codes"] == 1 and old["refresh_token_families"] == 1
     assert old["issued_access_tokens"] >= 1 and old["denied_access_tokens"] == 1
@@ -63,7 +63,7 @@ def test_purge_removes_only_what_can_never_be_used_again(app, client, browser, a
 def test_the_purge_job_runs_once_an_hour_across_processes(app):
     assert jobs.purge_hourly(app) is not None
     assert jobs.purge_hourly(app) is None  # the lease is kept for the hour
-    with clock.advance(3601):
+    with clock.advance(app, 3601):
         assert jobs.purge_hourly(app) is not None
 
 

@@ -40,7 +40,7 @@ def test_max_age_forces_a_fresh_login_only_when_exceeded(client, browser, alice,
     browser.authorize(params(trusted))
     fresh = client.get("/authorize?" + urlencode(params(trusted, max_age="300")))
     assert "code" in query_of(fresh.headers["Location"])
-    with clock.advance(301):
+    with clock.advance(client.application, 301):
         stale = client.get("/authorize?" + urlencode(params(trusted, max_age="300")))
         assert stale.headers["Location"].startswith("/login")
         none = client.get("/authorize?" + urlencode(params(trusted, max_age="300",
@@ -59,7 +59,7 @@ def test_expired_interaction_answers_login_required(client, browser, alice, trus
     location = start.headers["Location"]
     page = client.get(location).get_data(as_text=True)
     fields = browser.form_fields(page)
-    with clock.advance(601):
+    with clock.advance(client.application, 601):
         late = client.post("/login", data={**fields, "username": "alice",
                                            "password": "correct horse battery",
                                            "action": "login"})

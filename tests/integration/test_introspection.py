@@ -251,17 +251,17 @@ def test_a_disabled_client_cannot_introspect(app, client, browser, alice, rp):
 
 def test_expired_tokens_are_inactive(client, browser, alice, rp):
     tokens = obtain(client, browser, rp)
-    with clock.advance(901):
+    with clock.advance(client.application, 901):
         assert answer(client, rp, tokens["access_token"]) == INACTIVE
         assert answer(client, rp, tokens["refresh_token"])["active"] is True
-    with clock.advance(14 * 24 * 3600 + 1):
+    with clock.advance(client.application, 14 * 24 * 3600 + 1):
         assert answer(client, rp, tokens["refresh_token"]) == INACTIVE
 
 
 def test_a_family_revoked_by_reuse_is_inactive(client, browser, alice, rp):
     first = obtain(client, browser, rp)
     second = refresh(client, rp, first["refresh_token"]).get_json()
-    with clock.advance(11):
+    with clock.advance(client.application, 11):
         assert refresh(client, rp, first["refresh_token"]).status_code == 400
         assert answer(client, rp, second["refresh_token"]) == INACTIVE
         assert answer(client, rp, second["access_token"]) == INACTIVE

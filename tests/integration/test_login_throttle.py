@@ -139,13 +139,13 @@ def test_back_off_doubles_and_stops_at_fifteen_minutes(app, client, alice):
     with ExitStack() as later:
         for _ in range(6):
             assert attempt(client, "alice", PASSWORD).status_code == 429
-            later.enter_context(clock.advance(seen[-1]))  # wait out the current block
+            later.enter_context(clock.advance(app, seen[-1]))  # wait out the current block
             fail(client, "alice", 1)
             seen.append(counter(app, "alice", HOME)[1])
         assert seen == [60, 120, 240, 480, 900, 900, 900]
         assert counter(app, "alice", HOME)[0] == 11
         assert attempt(client, "alice", PASSWORD).status_code == 429
-        later.enter_context(clock.advance(900))  # never locked out for good
+        later.enter_context(clock.advance(app, 900))  # never locked out for good
         assert attempt(client, "alice", PASSWORD).status_code == 303
     assert sessions(app) == 1
     assert counter(app, "alice", HOME) is None  # the pair starts again from zero
@@ -237,7 +237,7 @@ def test_a_correct_password_clears_its_pair_but_not_the_account_counter(app, cli
 
 def test_failures_are_forgotten_after_a_day_without_one(app, client, alice):
     fail(client, "alice", 4)
-    with clock.advance(24 * 3600):
+    with clock.advance(app, 24 * 3600):
         fail(client, "alice", 4)  # counting starts again: still no back-off
         assert counter(app, "alice", HOME) == (4, 0)
 
@@ -287,7 +287,7 @@ def test_purge_drops_only_stale_throttle_rows(app, client, alice):
     fail(client, "ghost", 1)
     with app.app_context():
         assert management.purge()["login_throttles"] == 0
-    with clock.advance(24 * 3600 - 60), app.app_context():
+    with clock.advance(app, 24 * 3600 - 60), app.app_context():
         assert management.purge()["login_throttles"] == 0
-    with clock.advance(24 * 3600), app.app_context():
+    with clock.advance(app, 24 * 3600), app.app_context():
         assert management.purge()["login_throttles"] == 4  # two pairs, two accounts

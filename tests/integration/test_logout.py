@@ -167,9 +167,9 @@ def test_failed_deliveries_are_retried_with_backoff_and_signed_afresh(
         assert backchannel.deliver_due() == 0  # not due again before its backoff
     [first] = deliveries(app)
     assert first.status == "pending" and first.attempts == 1 and first.last_error == "HTTP 500"
-    with clock.advance(5), app.app_context():
+    with clock.advance(app, 5), app.app_context():
         assert backchannel.deliver_due() == 1
-    with clock.advance(5 + 10), app.app_context():
+    with clock.advance(app, 5 + 10), app.app_context():
         assert backchannel.deliver_due() == 1
     [done] = deliveries(app)
     assert done.status == "delivered" and done.attempts == 3
@@ -185,7 +185,7 @@ def test_a_dead_receiver_is_given_up_after_the_last_attempt(app, client, browser
     tokens = sign_in(client, browser, rp)
     client.get("/end-session", query_string={"id_token_hint": tokens["id_token"]})
     for attempt in range(backchannel.MAX_ATTEMPTS):
-        with clock.advance(3600 * (attempt + 1)), app.app_context():
+        with clock.advance(app, 3600 * (attempt + 1)), app.app_context():
             backchannel.deliver_due()
     [given_up] = deliveries(app)
     assert given_up.status == "failed" and given_up.attempts == backchannel.MAX_ATTEMPTS

@@ -31,7 +31,7 @@ def rp(make_client):
 
 
 def test_max_age_zero_forces_a_login_in_the_same_second(client, browser, alice, rp):
-    with clock.advance(0):  # nothing moves: the earlier login is 0 s old
+    with clock.advance(client.application, 0):  # nothing moves: the earlier login is 0 s old
         browser.authorize(params(rp))
         again = client.get(url(params(rp, max_age="0")))
         assert again.status_code == 303 and again.headers["Location"].startswith("/login")
@@ -46,7 +46,7 @@ def test_a_consent_page_left_open_past_max_age_asks_for_the_password_again(
     start = client.get(url(verifier_params))
     to_consent = browser.login(start.headers["Location"])
     assert to_consent.headers["Location"].startswith("/consent")
-    with clock.advance(61):
+    with clock.advance(app, 61):
         after_consent = browser.decide(to_consent.headers["Location"])
         assert after_consent.status_code == 303
         assert after_consent.headers["Location"].startswith("/login")
@@ -75,6 +75,6 @@ def test_max_age_takes_ascii_digits_only(client, rp, max_age):
 def test_an_empty_max_age_is_absent(client, browser, alice, make_client):
     trusted = make_client(name="First party", trusted=True)
     browser.authorize(params(trusted))
-    with clock.advance(10_000):
+    with clock.advance(client.application, 10_000):
         response = client.get(url(params(trusted, max_age="")))
     assert "code" in query_of(response.headers["Location"])

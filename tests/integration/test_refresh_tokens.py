@@ -67,7 +67,7 @@ def test_repeat_inside_the_grace_window_returns_the_same_successor(app, client, 
                                                                    alice, rp):
     first = obtain(client, browser, rp)
     a = refresh(client, rp, first["refresh_token"]).get_json()
-    with clock.advance(5):
+    with clock.advance(app, 5):
         b = refresh(client, rp, first["refresh_token"])
     assert b.status_code == 200
     assert b.get_json()["refresh_token"] == a["refresh_token"]
@@ -84,7 +84,7 @@ def test_repeat_inside_the_grace_window_returns_the_same_successor(app, client, 
 def test_reuse_after_the_window_revokes_the_family(app, client, browser, alice, rp):
     first = obtain(client, browser, rp)
     second = refresh(client, rp, first["refresh_token"]).get_json()
-    with clock.advance(11):
+    with clock.advance(app, 11):
         replay = refresh(client, rp, first["refresh_token"])
         assert replay.status_code == 400 and replay.get_json()["error"] == "invalid_grant"
         newest = refresh(client, rp, second["refresh_token"])
@@ -120,7 +120,7 @@ def test_grace_zero_makes_any_repeat_revoke_the_family(app, client, browser, ali
 
 def test_idle_expiry(app, client, browser, alice, rp):
     first = obtain(client, browser, rp)
-    with clock.advance(14 * DAY + 1):
+    with clock.advance(app, 14 * DAY + 1):
         expired = refresh(client, rp, first["refresh_token"])
     assert expired.status_code == 400 and expired.get_json()["error"] == "invalid_grant"
     assert family_of(app, rp).revoked_at is None  # expiry is not theft
@@ -130,14 +130,14 @@ def test_idle_expiry(app, client, browser, alice, rp):
 def test_rotation_never_extends_the_family(app, client, browser, alice, rp):
     token = obtain(client, browser, rp)["refresh_token"]
     for elapsed in (90, 180):
-        with clock.advance(elapsed):
+        with clock.advance(app, elapsed):
             response = refresh(client, rp, token)
             assert response.status_code == 200
             token = response.get_json()["refresh_token"]
     with app.app_context():
         newest = db.session.scalar(db.select(RefreshToken).order_by(RefreshToken.id.desc()))
         assert newest.expires_at == family_of(app, rp).expires_at  # capped, not now + 100
-    with clock.advance(251):
+    with clock.advance(app, 251):
         assert refresh(client, rp, token).status_code == 400
 
 
@@ -159,7 +159,7 @@ def test_without_offline_access_the_family_ends_with_the_session(app, client, br
 
 def test_a_session_that_expires_ends_its_families(app, client, browser, alice, rp):
     first = obtain(client, browser, rp, scope="openid profile")
-    with clock.advance(8 * 3600 + 1):  # PROVIDER_SESSION_TTL
+    with clock.advance(app, 8 * 3600 + 1):  # PROVIDER_SESSION_TTL
         assert refresh(client, rp, first["refresh_token"]).status_code == 400
     assert family_of(app, rp).revoked_reason == "session_ended"
 

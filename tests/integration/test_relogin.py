@@ -73,7 +73,7 @@ def sign_out(client) -> None:
 def test_signing_in_again_as_the_same_user_keeps_the_session(app, client, browser, users, rp,
                                                              again):
     first = sign_in(client, browser, rp)
-    with clock.advance(60):
+    with clock.advance(app, 60):
         second = sign_in(client, browser, rp, **again)
     assert second["claims"]["sid"] == first["claims"]["sid"]
     assert second["claims"]["auth_time"] >= first["claims"]["auth_time"] + 60

@@ -93,7 +93,7 @@ def test_a_client_credentials_token_can_be_revoked_by_its_client(client, service
 
 def test_an_expired_access_token_needs_nothing(app, client, browser, alice, rp):
     tokens = obtain(client, browser, rp)
-    with clock.advance(901):
+    with clock.advance(app, 901):
         before = snapshot(app)
         assert_empty_200(revoke(client, rp, tokens["access_token"]))
         assert snapshot(app) == before
@@ -303,5 +303,5 @@ def test_a_family_revoked_by_revocation_stays_revoked(app, client, browser, alic
     with app.app_context():
         families = db.session.scalars(db.select(RefreshTokenFamily)).all()
         assert [f.revoked_reason for f in families] == ["revoked"]
-    with clock.advance(30):  # past the grace window too
+    with clock.advance(app, 30):  # past the grace window too
         assert refresh(client, rp, tokens["refresh_token"]).status_code == 400

@@ -180,7 +180,7 @@ def test_expired_code_is_invalid_grant(app, client, browser, alice, rp):
     verifier, challenge = pkce_pair()
     code = obtain_code(browser, rp, challenge)
     before = snapshot(app)
-    with clock.advance(61):
+    with clock.advance(app, 61):
         assert_oauth_error(token_request(client, rp, code, verifier), 400, "invalid_grant")
     assert code_state(app, code)["consumed_at"] is None
     assert snapshot(app) == before

@@ -35,14 +35,15 @@ ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 
 
 @pytest.fixture
-def inspect(instance: Path, monkeypatch: pytest.MonkeyPatch):
-    """``provider token inspect ARGS`` against the test's instance; the click Result."""
+def inspect(app, instance: Path, monkeypatch: pytest.MonkeyPatch):
+    """``provider token inspect ARGS`` on the test's app (so ``clock.advance(app, …)``
+    reaches it), configured as the instance would be; the click Result."""
     for name in provider_config.ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     (instance / "config.py").write_text(CHEAP_CONFIG)
 
     def run(*args: str, stdin: str | None = None) -> Result:
-        return CliRunner().invoke(main, ["token", "inspect", *args], input=stdin,
+        return CliRunner().invoke(main, ["token", "inspect", *args], input=stdin, obj=app,
                                   env={"PROVIDER_INSTANCE_PATH": str(instance),
                                        "PROVIDER_ISSUER": ISSUER})
 
@@ -188,7 +189,7 @@ def test_a_token_read_from_stdin_or_pasted_with_its_scheme(client, service, insp
 
 def test_an_expired_token_says_how_long_ago(app, client, service, inspect):
     token = service_token(client, service)
-    with clock.advance(900 + 180):
+    with clock.advance(app, 900 + 180):
         document = verdict(inspect, token)
         result = inspect("--", token)
     assert codes(document) == ["expired"]
@@ -397,7 +398,7 @@ def test_a_used_refresh_token_inside_and_outside_the_grace_window(app, client, b
     assert messages(document, "warnings") == [
         "still inside the 10 s grace window: a repeat by the same client gets the same "
         "successor back"]
-    with clock.advance(11):
+    with clock.advance(app, 11):
         document = verdict(inspect, first)
         assert codes(document) == ["used"] and document["warnings"] == []
         assert document["refresh_token"]["status"] == "used"
@@ -409,7 +410,7 @@ def test_a_used_refresh_token_inside_and_outside_the_grace_window(app, client, b
 def test_a_refresh_token_of_a_revoked_family_says_why(app, client, browser, rp, inspect):
     first = code_flow(client, browser, rp)["refresh_token"]
     successor = refresh(client, rp, first).get_json()["refresh_token"]
-    with clock.advance(60):
+    with clock.advance(app, 60):
         assert refresh(client, rp, first).status_code == 400  # reuse: the family is revoked
         result = inspect("--json", "--", successor)
         used = verdict(inspect, first)
@@ -439,7 +440,7 @@ def test_refresh_tokens_that_expired_or_lost_their_session_or_user(app, client, 
         family_id = db.session.scalar(db.select(RefreshToken.family_id).where(
             RefreshToken.token_digest == digests.digest(bound)))
         assert db.session.get(RefreshTokenFamily, family_id).revoked_at is None  # read-only
-    with clock.advance(15 * 86400):
+    with clock.advance(app, 15 * 86400):
         document = verdict(inspect, offline)
     assert_messages(document, [f"expired 24 hours ago {STAMP}"])
     with app.app_context():

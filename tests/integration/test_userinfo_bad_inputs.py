@@ -93,7 +93,7 @@ def test_userinfo_with_disabled_users_token(app, client, browser, alice, rp):
 def test_userinfo_with_expired_token(app, client, browser, alice, rp):
     token = access_token_for(browser, client, rp)
     bearer = {"Authorization": f"Bearer {token}"}
-    with clock.advance(901):
+    with clock.advance(app, 901):
         response = client.get("/userinfo", headers=bearer)
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
