@@ -19,17 +19,18 @@ run: install
 	$(BIN)/provider init --seed-demo
 	PORT=$(PORT) $(BIN)/provider serve --port $(PORT)
 
-test: install
-	$(BIN)/ruff check provider clients tests bench wsgi.py
+test: lint
 	$(BIN)/python -m pytest
 
-# ruff and the unit and integration tests only (no live provider, no browser): about two minutes
-test-fast: install
-	$(BIN)/ruff check provider clients tests bench wsgi.py
+# the linters and the unit and integration tests only (no live provider, no browser):
+# about two minutes
+test-fast: lint
 	$(BIN)/python -m pytest tests/unit tests/integration
 
+# ruff, and the import contracts in pyproject.toml (layers, no SQL in views, clients over HTTP)
 lint: install
 	$(BIN)/ruff check provider clients tests bench wsgi.py
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
