@@ -10,17 +10,10 @@ import re
 import pytest
 
 from provider import management
-from tests.support.factories import CALLBACK, OTHER_CALLBACK
 from tests.support.flows import auth_params
 from tests.support.protocol import pkce_pair
 from tests.support.settings import PASSWORD
 from tests.support.snapshots import refusal_snapshot as snapshot
-
-
-@pytest.fixture
-def rp(make_client):
-    return make_client(name="Relying Party", redirect_uris=(CALLBACK, OTHER_CALLBACK))
-
 
 # --- consent form ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from provider import management
 from provider.extensions import db
 from provider.models import AuthorizationCode, Consent
-from tests.support.factories import CALLBACK, NATIVE_CALLBACK, OTHER_CALLBACK
+from tests.support.factories import CALLBACK, NATIVE_CALLBACK
 from tests.support.flows import auth_params, obtain_code, token_request
 from tests.support.protocol import pkce_pair
 from tests.support.refusals import (
@@ -21,21 +21,6 @@ from tests.support.refusals import (
     assert_redirect_error,
 )
 from tests.support.snapshots import refusal_snapshot as snapshot
-
-
-@pytest.fixture
-def rp(make_client):
-    return make_client(name="Relying Party", redirect_uris=(CALLBACK, OTHER_CALLBACK))
-
-
-@pytest.fixture
-def other_rp(make_client):
-    return make_client(name="Other RP", redirect_uris=(CALLBACK,))
-
-
-@pytest.fixture
-def native(make_client):
-    return make_client(name="Native", public=True, redirect_uris=(NATIVE_CALLBACK,))
 
 
 def test_unknown_client_id_is_an_error_page(app, client, rp):

@@ -14,7 +14,7 @@ import pytest
 from provider import clock, management
 from provider.extensions import db
 from provider.models import DeniedAccessToken
-from tests.support.factories import CALLBACK, NATIVE_CALLBACK, OTHER_CALLBACK
+from tests.support.factories import CALLBACK, OTHER_CALLBACK
 from tests.support.flows import obtain_code, token_request
 from tests.support.protocol import basic_auth, pkce_pair
 from tests.support.records import code_state
@@ -23,27 +23,6 @@ from tests.support.refusals import (
 )
 from tests.support.settings import PASSWORD
 from tests.support.snapshots import refusal_snapshot as snapshot
-
-
-@pytest.fixture
-def rp(make_client):
-    return make_client(name="Relying Party", redirect_uris=(CALLBACK, OTHER_CALLBACK))
-
-
-@pytest.fixture
-def other_rp(make_client):
-    return make_client(name="Other RP", redirect_uris=(CALLBACK,))
-
-
-@pytest.fixture
-def native(make_client):
-    return make_client(name="Native", public=True, redirect_uris=(NATIVE_CALLBACK,))
-
-
-@pytest.fixture
-def service(make_client):
-    return make_client(name="Service", grant_types=("client_credentials",),
-                       scope="api:read api:write")
 
 
 def test_wrong_code_verifier_is_invalid_grant_and_does_not_burn_the_code(

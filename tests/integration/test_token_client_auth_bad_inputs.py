@@ -10,7 +10,6 @@ import base64
 import pytest
 
 from provider import management
-from tests.support.factories import CALLBACK, NATIVE_CALLBACK, OTHER_CALLBACK
 from tests.support.flows import obtain_code, token_request
 from tests.support.protocol import basic_auth, pkce_pair
 from tests.support.records import code_state
@@ -19,27 +18,6 @@ from tests.support.refusals import (
     assert_oauth_error,
 )
 from tests.support.snapshots import refusal_snapshot as snapshot
-
-
-@pytest.fixture
-def rp(make_client):
-    return make_client(name="Relying Party", redirect_uris=(CALLBACK, OTHER_CALLBACK))
-
-
-@pytest.fixture
-def other_rp(make_client):
-    return make_client(name="Other RP", redirect_uris=(CALLBACK,))
-
-
-@pytest.fixture
-def native(make_client):
-    return make_client(name="Native", public=True, redirect_uris=(NATIVE_CALLBACK,))
-
-
-@pytest.fixture
-def service(make_client):
-    return make_client(name="Service", grant_types=("client_credentials",),
-                       scope="api:read api:write")
 
 
 def test_wrong_client_secret(app, client, browser, alice, rp):

@@ -11,20 +11,8 @@ import jwt
 import pytest
 
 from provider import clock, management
-from tests.support.factories import CALLBACK, OTHER_CALLBACK
 from tests.support.flows import access_token_for, obtain_code, token_request
 from tests.support.protocol import b64url, basic_auth, pkce_pair
-
-
-@pytest.fixture
-def rp(make_client):
-    return make_client(name="Relying Party", redirect_uris=(CALLBACK, OTHER_CALLBACK))
-
-
-@pytest.fixture
-def service(make_client):
-    return make_client(name="Service", grant_types=("client_credentials",),
-                       scope="api:read api:write")
 
 
 def test_userinfo_without_token(client):
