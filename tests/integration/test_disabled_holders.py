@@ -13,7 +13,7 @@ from provider.models import LoginSession, LogoutDelivery
 from provider.oauth.tokens import InvalidAccessToken, verify_access_token
 from tests.support.factories import register
 from tests.support.flows import active, sign_in
-from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.protocol import basic_auth
 from tests.support.receivers import Receiver
 from tests.support.settings import ISSUER
 
@@ -26,18 +26,10 @@ def no_refresh(make_client):
 
 
 def code_flow_token(client, browser, rp: dict) -> str:
-    verifier, challenge = pkce_pair()
-    response = browser.authorize({
-        "response_type": "code", "client_id": rp["client_id"], "scope": "openid profile",
-        "redirect_uri": rp["redirect_uris"][0], "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    code = query_of(response.headers["Location"])["code"]
-    token = client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
-                        data={"grant_type": "authorization_code", "code": code,
-                              "redirect_uri": rp["redirect_uris"][0], "code_verifier": verifier})
-    assert token.status_code == 200, token.data
-    assert "refresh_token" not in token.get_json()
-    return token.get_json()["access_token"]
+    """An access token of ``rp``, which has no refresh grant: no family tracks it."""
+    token = sign_in(client, browser, rp)
+    assert "refresh_token" not in token
+    return token["access_token"]
 
 
 def userinfo(client, token: str) -> int:

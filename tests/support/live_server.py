@@ -95,12 +95,7 @@ def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
             "--role", "user", "--role", "admin")
         yield provider
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         log.close()
 
 
@@ -109,3 +104,13 @@ def query(provider: LiveProvider, sql: str, *args) -> list[tuple]:
     uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
         return connection.execute(sql, args).fetchall()
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server the tests started, and kill it if it will not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

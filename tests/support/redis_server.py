@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.live_server import free_port
+from tests.support.live_server import free_port, stop_process
 
 REQUIRE_ENV = "PROVIDER_REQUIRE_REDIS"
 
@@ -66,9 +66,4 @@ def redis_process(directory: Path) -> Iterator[tuple[str, subprocess.Popen]]:
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0", process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
