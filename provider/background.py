@@ -1,7 +1,8 @@
 """The app's background jobs: their registry and the event that wakes them live
-on the app (``init_app``), so two apps in one process never share them, and a
-view wakes the jobs through the app without importing the operator layer that
-the jobs use."""
+on the app (``init_app``), so two apps in one process have their own, and a view
+wakes the jobs through the app without importing the operator layer that the
+jobs use. (The outbox's delivery threads are bounded per process, not per app:
+``outbox.WORKERS``.)"""
 
 from __future__ import annotations
 

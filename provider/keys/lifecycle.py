@@ -39,6 +39,13 @@ def publication_delay() -> int:
     return int(config["PROVIDER_DISCOVERY_MAX_AGE"]) + int(config["PROVIDER_KEY_CACHE_SECONDS"])
 
 
+def signs_from(created_at: int) -> int:
+    """When a next key created at ``created_at`` may start signing. ``created_at`` is
+    truncated to the second: counting from the second after, the key has been
+    published for the whole delay whatever the fraction was."""
+    return created_at + 1 + publication_delay()
+
+
 def retention() -> int:
     """How long a retired key stays published: the longest-lived token it signed."""
     config = current_app.config
@@ -92,12 +99,10 @@ def rotate(force: bool = False) -> RotationReport:
             key = create_signing_key(_kek(), alg, state=NEXT)
             report.changed = True
             report.lines.append(f"{alg}: published next key {key.kid}; it may sign from "
-                                f"{_when(now + publication_delay(), now)}")
+                                f"{_when(signs_from(key.created_at), now)}")
             continue
         candidate = upcoming[-1]  # the longest-published
-        # created_at is truncated to the second: count from the second after, so the
-        # key has been published for the whole delay whatever the fraction was
-        safe_at = candidate.created_at + 1 + publication_delay()
+        safe_at = signs_from(candidate.created_at)
         if safe_at > now and not force:
             report.lines.append(f"{alg}: next key {candidate.kid} is not yet safe to use; "
                                 f"rotate again {_when(safe_at, now)}")

@@ -1,7 +1,7 @@
 """JWT access tokens (RFC 9068, RFC 8725): minting and verification.
 
 ``issue_tokens`` is the one service that mints a token response; every grant
-calls it and ``save_token`` records what it issued.
+calls it and ``grants.IssuingGrant.save_token`` records what it issued.
 """
 
 from __future__ import annotations

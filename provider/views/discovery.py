@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy
 from ..keys import public_jwks
@@ -27,23 +27,41 @@ def _public_json(document: dict) -> Response:
     return response.make_conditional(request)
 
 
-@bp.route("/.well-known/openid-configuration")
+@bp.route("/.well-known/openid-configuration", provide_automatic_options=False)
 def openid_configuration_document():
     return _public_json(openid_configuration())
 
 
-@bp.route("/.well-known/oauth-authorization-server")
+@bp.route("/.well-known/oauth-authorization-server", provide_automatic_options=False)
 def authorization_server_metadata():
     return _public_json(server_metadata())
 
 
-@bp.route("/.well-known/jwks.json")
+@bp.route("/.well-known/jwks.json", provide_automatic_options=False)
 def jwks():
     return _public_json(public_jwks())
 
 
-@bp.route("/.well-known/", defaults={"document": ""})
-@bp.route("/.well-known/<path:document>")
+# Every method: an unknown document is a 404 whatever is asked of it. No trailing-slash
+# redirect either: its Location would take the host from the request's Host header.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+DOCUMENT_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+@bp.route("/.well-known/", defaults={"document": ""}, methods=ANY_METHOD,
+          strict_slashes=False, provide_automatic_options=False)
+@bp.route("/.well-known/<path:document>", methods=ANY_METHOD,
+          provide_automatic_options=False)
 def unknown_document(document: str):
-    """The well-known namespace (RFC 8615) is ours: its unknown documents are JSON 404s."""
+    """The well-known namespace (RFC 8615) is ours: its unknown documents are JSON 404s,
+    and a known document asked for with another method than GET is a 405."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        endpoint, _ = adapter.match(method="GET")
+    except HTTPException:
+        endpoint = request.endpoint
+    if endpoint != request.endpoint:
+        if request.method == "OPTIONS":  # the documents' own OPTIONS answer
+            return Response(status=200, headers={"Allow": ", ".join(DOCUMENT_METHODS)})
+        raise MethodNotAllowed(valid_methods=DOCUMENT_METHODS)
     raise NotFound()

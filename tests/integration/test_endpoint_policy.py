@@ -77,3 +77,16 @@ def test_a_policy_may_allow_one_origin_per_request_with_credentials():
     refused = client.get("/resource", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in refused.headers
     assert "Access-Control-Allow-Credentials" not in refused.headers
+
+
+def test_the_well_known_namespace_never_redirects_nor_answers_other_methods(client):
+    bare = client.get("/.well-known", headers={"Host": "evil.example"})
+    assert bare.status_code == 404 and "Location" not in bare.headers
+    assert bare.get_json()["error"] == "not_found"
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        unknown = client.open("/.well-known/no-such-document", method=method)
+        assert unknown.status_code == 404, method
+        assert unknown.get_json()["error"] == "not_found", method
+    options = client.options("/.well-known/jwks.json")
+    assert options.status_code == 200
+    assert options.headers["Allow"] == "GET, HEAD, OPTIONS"

@@ -4,9 +4,9 @@
 Replaces Authlib's lenient defaults (try each allowed method in turn): exactly
 one method per request, the method must be the one the client registered, a
 malformed Basic header is ``invalid_client`` rather than a crash, and every
-failure answers 401 with ``WWW-Authenticate``. Unknown clients cost the same
-digest comparison as known ones, and every failure to authenticate says the
-same, so the answer never tells which client ids exist or how they
+failure answers 401 with ``WWW-Authenticate``. With a secret, unknown clients
+cost the same digest comparison as known ones; every failure to authenticate says
+the same, so the answer never tells which client ids exist or how they
 authenticate.
 
 ``METHODS`` is the one table of methods: the detection step, Authlib's
@@ -16,7 +16,7 @@ a module and an entry.
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 
 from . import client_secret_basic, client_secret_post, none
 from .method import (
@@ -85,7 +85,7 @@ def check_allowed(method: ClientAuthMethod, allowed: list[str]) -> None:
 
 
 __all__ = [
-    "AUTHENTICATION_FAILED", "BY_NAME", "METHODS", "ClientAuthMethod", "InvalidClientError",
+    "AUTHENTICATION_FAILED", "BY_NAME", "METHODS", "ClientAuthMethod",
     "authentication_failed", "check_allowed", "claimed_client_id", "detect_method",
     "form_parameters", "method_names", "presents_credential", "register_methods",
 ]
