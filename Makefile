@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint clean
+.PHONY: install run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ test-fast: lint
 lint: install
 	$(BIN)/ruff check provider clients tests bench wsgi.py
 	$(BIN)/lint-imports
+
+# W1-W7 side by side with node-oidc-provider and the Python hello-world ceiling, with
+# wrk; writes bench/results/compare-*.md (bench/README.md)
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	cd bench/node && npm ci --silent --no-audit --no-fund
+	$(BIN)/python -m bench.compare
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

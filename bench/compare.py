@@ -1,0 +1,169 @@
+"""Side by side in one run: W1–W7 on ``provider serve`` (and on granian), on
+node-oidc-provider (bench/node/server.mjs) and the hello-world ceiling, with wrk.
+
+    make bench        # or: .venv/bin/python -m bench.compare [--only W3,W6] [--skip-granian]
+
+Every server gets a fresh state and a free loopback port; the table (requests/s,
+p50 / p99 ms, errors, ratio to node-oidc-provider) is printed and written to
+bench/results/. Ratios measured in one run are what count on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from bench import wrk_runner
+from bench.targets import ROOT, Target, basic, start_hello, start_node, start_provider
+from bench.wrk_runner import Figures
+
+WORKLOADS = {
+    "W1": "discovery GET",
+    "W2": "JWKS GET",
+    "W3": "client_credentials, client_secret_basic, JWT access token",
+    "W4": "refresh_token grant, every request a never-used token, rotating",
+    "W5": "introspection of a valid access token",
+    "W6": "UserInfo with a valid access token",
+    "W7": "code + PKCE round trip for a logged-in session (flows/s)",
+}
+CHAINS = wrk_runner.CONNECTIONS  # W4 and W7: one chain or session per connection
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def measure(target: Target, only: set[str], scratch: Path) -> dict[str, Figures]:
+    """Each workload on ``target``; the tokens and sessions a measured run uses are
+    made right before it (``prepare``)."""
+    ends, service, web = target.endpoints, basic(*target.service), basic(*target.web)
+
+    def refresh_seeds() -> dict[str, str]:
+        sessions = [requests.Session() for _ in range(CHAINS)]
+        (scratch / "seeds").write_text(
+            "\n".join(target.tokens(s)["refresh_token"] for s in sessions) + "\n")
+        return {"SEEDS": str(scratch / "seeds")}
+
+    def signed_in_sessions() -> dict[str, str]:
+        sessions = [requests.Session() for _ in range(CHAINS)]
+        for session in sessions:
+            target.code(session)  # signs in
+        (scratch / "cookies").write_text(
+            "\n".join(target.cookie_header(s) for s in sessions) + "\n")
+        return {"COOKIES": str(scratch / "cookies")}
+
+    def user_token() -> str:
+        return target.tokens(requests.Session())["access_token"]
+
+    target.client_credentials_token()  # W3 works before it is measured
+    chains = {"threads": CHAINS, "connections": CHAINS}
+    plan = {
+        "W1": lambda: wrk_runner.run(ends.discovery),
+        "W2": lambda: wrk_runner.run(ends.jwks),
+        "W3": lambda: wrk_runner.run(ends.token, "post_form.lua", {
+            "BODY": target.client_credentials_body, "BASIC": service}),
+        "W4": lambda: wrk_runner.run(ends.token, "refresh_chain.lua", {
+            "BASIC": web, **refresh_seeds()}, prepare=refresh_seeds, **chains),
+        # the user's access token, by its own client (the provider shows a token only
+        # to its client and its audiences); node-oidc-provider cannot introspect JWTs
+        "W5": lambda: wrk_runner.run(ends.introspection, "introspect.lua", {
+            "BODY": "token=" + user_token(), "BASIC": web},
+            prepare=lambda: {"BODY": "token=" + user_token()}),
+        "W6": lambda: wrk_runner.run(ends.userinfo, "bearer_get.lua", {"TOKEN": user_token()},
+                                     prepare=lambda: {"TOKEN": user_token()}),
+        "W7": lambda: wrk_runner.run(ends.token, "code_flow.lua", {
+            "BASIC": web, "AUTHORIZE_PATH": _path(target.authorize_url()),
+            "TOKEN_PATH": _path(ends.token), "TOKEN_BODY": target.token_body(),
+            **signed_in_sessions()}, prepare=signed_in_sessions, **chains),
+    }
+    return {name: run() for name, run in plan.items() if name in only}
+
+
+def measure_hello(servers: list[str]) -> dict[str, tuple[Figures, Figures]]:
+    ceilings = {}
+    for server in servers:
+        process, url = start_hello(server)
+        try:
+            ceilings[server] = (wrk_runner.run(url), wrk_runner.run(url, "post_form.lua", {
+                "BODY": "a=b", "BASIC": "Basic eDp5"}))
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+    return ceilings
+
+
+def _ratio(ours: Figures, reference: Figures) -> str:
+    return f"{ours.requests_per_second / reference.requests_per_second:.2f}"
+
+
+def table(results: dict[str, dict[str, Figures]], memory: dict[str, list[int]],
+          ceilings: dict[str, tuple[Figures, Figures]]) -> str:
+    reference = results["node-oidc-provider"]
+    ours = [name for name in results if name != "node-oidc-provider"]
+    head = ["workload", "node-oidc-provider"] + [f"{n} | ratio" for n in ours]
+    lines = ["| " + " | ".join(head) + " |",
+             "| " + " | ".join(["---"] * (2 + 2 * len(ours))) + " |"]
+    for workload in reference:
+        per = 2.0 if workload == "W7" else 1.0  # two requests make one flow
+        cells = [f"{workload} {WORKLOADS[workload]}", reference[workload].cell(per)]
+        for name in ours:
+            cells += [results[name][workload].cell(per),
+                      _ratio(results[name][workload], reference[workload])]
+        lines.append("| " + " | ".join(cells) + " |")
+    memory_cells = ["resident size per process after the run (MiB)",
+                    " / ".join(f"{kib / 1024:.0f}" for kib in memory["node-oidc-provider"])]
+    for name in ours:
+        memory_cells += [" / ".join(f"{kib / 1024:.0f}" for kib in memory[name]), ""]
+    lines.append("| " + " | ".join(memory_cells) + " |")
+    if ceilings:
+        lines += ["", "Python hello-world ceiling (GET / POST, requests/s, p50 / p99 ms):", ""]
+        for server, (get, post) in ceilings.items():
+            lines.append(f"- {server}: GET {get.cell()}; POST {post.cell()}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W3,W6")
+    parser.add_argument("--skip-granian", action="store_true")
+    parser.add_argument("--skip-hello", action="store_true")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    load_before = os.getloadavg()
+    starters = {"node-oidc-provider": start_node, "provider (gunicorn)": start_provider}
+    if not args.skip_granian:
+        starters["provider (granian)"] = lambda: start_provider("granian")
+    results, memory = {}, {}
+    for name, start in starters.items():
+        target = start()
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                results[name] = measure(target, only, Path(scratch))
+        finally:
+            memory[name] = target.stop()
+        print(f"{name}: done", flush=True)
+    ceilings = {} if args.skip_hello else measure_hello(["sync", "gthread", "granian"])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                            capture_output=True).stdout.strip()
+    now = datetime.datetime.now(datetime.UTC)
+    header = (f"{now:%Y-%m-%d %H:%M} UTC, commit {commit}, load average before "
+              f"{' '.join(f'{x:.2f}' for x in load_before)}, {os.cpu_count()} CPUs; wrk "
+              f"{wrk_runner.DURATION} after a {wrk_runner.WARM_UP} warm-up, "
+              f"{wrk_runner.CONNECTIONS} connections")
+    report = header + "\n\n" + table(results, memory, ceilings) + "\n"
+    out = ROOT / "bench" / "results" / f"compare-{now:%Y%m%d-%H%M}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
