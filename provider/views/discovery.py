@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy
-from ..keys import public_jwks
+from ..keys import key_ring, public_jwks
 from ..oauth.metadata import openid_configuration, server_metadata
 
 bp = Blueprint("discovery", __name__)
@@ -17,11 +19,36 @@ bp = Blueprint("discovery", __name__)
 POLICY = EndpointPolicy(errors=JSON, cors=CorsPolicy())
 
 
-def _public_json(document: dict) -> Response:
-    body = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    response = Response(body, mimetype="application/json")
-    response.set_etag(etag)
+CACHE_KEY = "provider_public_documents"
+
+
+@dataclass(frozen=True)
+class PublicDocument:
+    """A serialised document and its ETag, valid while the key ring is the same."""
+
+    ring: object
+    body: bytes
+    etag: str
+
+
+def _document(name: str, build: Callable[[], dict]) -> PublicDocument:
+    """The document as last serialised, rebuilt only when the key ring changed: the
+    documents depend on nothing else that can change while the app runs (the keys
+    are re-read at most every PROVIDER_KEY_CACHE_SECONDS)."""
+    ring = key_ring()
+    cache = current_app.extensions.setdefault(CACHE_KEY, {})
+    cached = cache.get(name)
+    if cached is None or cached.ring is not ring:
+        body = json.dumps(build(), sort_keys=True, separators=(",", ":")).encode()
+        cached = PublicDocument(ring, body, hashlib.sha256(body).hexdigest()[:32])
+        cache[name] = cached
+    return cached
+
+
+def _public_json(name: str, build: Callable[[], dict]) -> Response:
+    document = _document(name, build)
+    response = Response(document.body, mimetype="application/json")
+    response.set_etag(document.etag)
     max_age = int(current_app.config["PROVIDER_DISCOVERY_MAX_AGE"])
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response.make_conditional(request)
@@ -29,17 +56,17 @@ def _public_json(document: dict) -> Response:
 
 @bp.route("/.well-known/openid-configuration", provide_automatic_options=False)
 def openid_configuration_document():
-    return _public_json(openid_configuration())
+    return _public_json("openid-configuration", openid_configuration)
 
 
 @bp.route("/.well-known/oauth-authorization-server", provide_automatic_options=False)
 def authorization_server_metadata():
-    return _public_json(server_metadata())
+    return _public_json("oauth-authorization-server", server_metadata)
 
 
 @bp.route("/.well-known/jwks.json", provide_automatic_options=False)
 def jwks():
-    return _public_json(public_jwks())
+    return _public_json("jwks", public_jwks)
 
 
 # Every method: an unknown document is a 404 whatever is asked of it. No trailing-slash
