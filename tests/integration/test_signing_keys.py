@@ -197,3 +197,22 @@ def test_jwks_is_cacheable_with_etag_and_304(client):
     assert first.headers["Access-Control-Allow-Origin"] == "*"
     again = client.get("/.well-known/jwks.json", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_the_cached_jwks_and_discovery_follow_a_rotation_within_the_key_cache(app, client):
+    before = client.get("/.well-known/jwks.json")
+    discovery_before = client.get("/.well-known/openid-configuration")
+    with clock.advance(app, 311), app.app_context():
+        rotate()
+        db.session.commit()
+        new_kids = {k.kid for k in db.session.scalars(
+            db.select(SigningKey).where(SigningKey.state == "next"))}
+    with clock.advance(app, 311 + app.config["PROVIDER_KEY_CACHE_SECONDS"]):
+        after = client.get("/.well-known/jwks.json")
+        assert after.headers["ETag"] != before.headers["ETag"]
+        assert new_kids <= {key["kid"] for key in after.get_json()["keys"]}
+        assert client.get("/.well-known/jwks.json", headers={
+            "If-None-Match": after.headers["ETag"]}).status_code == 304
+        # discovery is served from the same ring: still answered, still conditional
+        discovery = client.get("/.well-known/openid-configuration")
+        assert discovery.get_json() == discovery_before.get_json()
