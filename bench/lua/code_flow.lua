@@ -4,12 +4,6 @@
 -- (one connection per thread, so requests and responses alternate); line `id` of
 -- COOKIES is the thread's session. Two requests make one flow.
 dofile(os.getenv("LUA_DIR") .. "/counting.lua")
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("id", next_id)
-  count_thread(thread)
-end
 
 function init(args)
   local line_no = 0

@@ -1,10 +1,12 @@
--- Shared by the scripts whose answers must be checked, not only counted: each
--- thread counts the answers it judged wrong (`invalid = invalid + 1`), and done()
--- prints the total as "Invalid answers: N", which bench/wrk_runner.py reads.
+-- Shared by the scripts whose answers must be checked, not only counted. setup()
+-- numbers the threads (`id`, from 1: the line of SEEDS or COOKIES a thread uses);
+-- each thread counts the answers it judged wrong (`wrk.thread:set("invalid", n)`),
+-- and done() prints the total as "Invalid answers: N" for bench/wrk_runner.py.
 local counting_threads = {}
 
-function count_thread(thread)
+function setup(thread)
   table.insert(counting_threads, thread)
+  thread:set("id", #counting_threads)
 end
 
 function done(summary, latency, requests)

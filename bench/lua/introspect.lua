@@ -7,8 +7,6 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = os.getenv("BASIC")
 invalid = 0
 
-function setup(thread) count_thread(thread) end
-
 function response(status, headers, body)
   if not body:find('"active"%s*:%s*true') then
     invalid = invalid + 1

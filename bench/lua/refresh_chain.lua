@@ -3,12 +3,6 @@
 -- rotation chain, starting from line `id` + SEED_OFFSET of the SEEDS file (the
 -- measured run starts from tokens the warm-up never used).
 dofile(os.getenv("LUA_DIR") .. "/counting.lua")
-local next_id = 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("id", next_id)
-  count_thread(thread)
-end
 
 function init(args)
   local line_no = 0
