@@ -16,6 +16,7 @@ from tests.support.flows import active, sign_in
 from tests.support.protocol import basic_auth
 from tests.support.receivers import Receiver
 from tests.support.settings import ISSUER
+from tests.support.statements import recorded_statements
 
 
 @pytest.fixture
@@ -94,19 +95,7 @@ def test_disabling_a_user_ends_their_sessions_as_a_logout(app, client, browser, 
 def test_userinfo_costs_three_statements(app, client, browser, alice, no_refresh):
     """The hot path stays small: the holders' status (one statement for client and
     user), the deny-list, and the user's claims."""
-    from sqlalchemy import event
-
     token = code_flow_token(client, browser, no_refresh)
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            assert userinfo(client, token) == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    with recorded_statements(app) as statements:
+        assert userinfo(client, token) == 200
     assert len(statements) == 3, statements

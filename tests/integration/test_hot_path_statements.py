@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.flows import introspect, obtain, refresh, userinfo_status
-from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.flows import (
+    introspect,
+    obtain,
+    obtain_code,
+    refresh,
+    token_request,
+    userinfo_status,
+)
+from tests.support.protocol import basic_auth, pkce_pair
 from tests.support.statements import recorded_statements
 
 
@@ -51,17 +58,10 @@ def test_a_refresh_rotation(app, client, browser, alice, rp):
 
 def test_a_code_exchange(app, client, browser, alice, rp):
     verifier, challenge = pkce_pair()
-    response = browser.authorize({
-        "response_type": "code", "client_id": rp["client_id"], "scope": "openid offline_access",
-        "redirect_uri": rp["redirect_uris"][0], "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    code = query_of(response.headers["Location"])["code"]
+    code = obtain_code(browser, rp, challenge, scope="openid offline_access")
     client.get("/.well-known/jwks.json")  # the key ring is loaded (a cold one is 1 more)
     with recorded_statements(app) as statements:
-        answer = client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
-                             data={"grant_type": "authorization_code", "code": code,
-                                   "redirect_uri": rp["redirect_uris"][0],
-                                   "code_verifier": verifier})
+        answer = token_request(client, rp, code, verifier)
     assert answer.status_code == 200
     # client; the claim (UPDATE … RETURNING); user; the code's issuance record; the
     # family, the audit event, the issued access token, the refresh token

@@ -16,7 +16,8 @@ from provider.models import (
     IssuedAccessToken,
     RefreshTokenFamily,
 )
-from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.flows import obtain_code, token_request
+from tests.support.protocol import basic_auth, pkce_pair
 
 DAY = 24 * 3600
 
@@ -28,15 +29,8 @@ def rp(make_client):
 
 def flow(client, browser, rp: dict) -> dict:
     verifier, challenge = pkce_pair()
-    response = browser.authorize({
-        "response_type": "code", "client_id": rp["client_id"], "scope": "openid offline_access",
-        "redirect_uri": rp["redirect_uris"][0], "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    code = query_of(response.headers["Location"])["code"]
-    return client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
-                       data={"grant_type": "authorization_code", "code": code,
-                             "redirect_uri": rp["redirect_uris"][0],
-                             "code_verifier": verifier}).get_json()
+    code = obtain_code(browser, rp, challenge, scope="openid offline_access")
+    return token_request(client, rp, code, verifier).get_json()
 
 
 def count(app, model) -> int:
