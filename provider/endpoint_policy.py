@@ -61,12 +61,20 @@ def _blueprint_for_routing_error() -> str | None:
     error = request.routing_exception
     if not isinstance(error, MethodNotAllowed) or not error.valid_methods:
         return None
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    try:
-        endpoint, _ = adapter.match(method=error.valid_methods[0])
-    except (MethodNotAllowed, NotFound):
+    endpoint = endpoint_for(error.valid_methods[0])
+    if endpoint is None:
         return None
     return endpoint.rpartition(".")[0] or None
+
+
+def endpoint_for(method: str) -> str | None:
+    """The endpoint the request's path reaches with ``method``, or None."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        endpoint, _ = adapter.match(method=method)
+    except (MethodNotAllowed, NotFound):
+        return None
+    return endpoint
 
 
 def wants_json() -> bool:

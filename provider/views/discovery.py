@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy
+from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy, endpoint_for
 from ..keys import key_ring, public_jwks
 from ..oauth.metadata import openid_configuration, server_metadata
 
@@ -82,12 +82,8 @@ DOCUMENT_METHODS = ["GET", "HEAD", "OPTIONS"]
 def unknown_document(document: str):
     """The well-known namespace (RFC 8615) is ours: its unknown documents are JSON 404s,
     and a known document asked for with another method than GET is a 405."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    try:
-        endpoint, _ = adapter.match(method="GET")
-    except HTTPException:
-        endpoint = request.endpoint
-    if endpoint != request.endpoint:
+    endpoint = endpoint_for("GET")
+    if endpoint not in (None, request.endpoint):
         if request.method == "OPTIONS":  # the documents' own OPTIONS answer
             return Response(status=200, headers={"Allow": ", ".join(DOCUMENT_METHODS)})
         raise MethodNotAllowed(valid_methods=DOCUMENT_METHODS)
