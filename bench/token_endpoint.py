@@ -12,27 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# the comparison's helpers (bench/targets.py), imported as a sibling script module
+from targets import BIN, FORM_FIELD, PASSWORD, free_port
 
 
 def run(cmd: list[str], env: dict) -> str:
@@ -40,8 +31,6 @@ def run(cmd: list[str], env: dict) -> str:
     return result.stdout
 
 
-PASSWORD = "bench-password-1"
-CSRF = re.compile(r'name="(csrf_token|interaction)" value="([^"]+)"')
 
 
 def first_refresh_token(issuer: str, client: dict) -> str:
@@ -56,7 +45,7 @@ def first_refresh_token(issuer: str, client: dict) -> str:
               "redirect_uri": client["redirect_uris"][0], "scope": "openid offline_access",
               "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256"}
     login = browser.get(issuer + "/authorize", params=params, timeout=10)
-    fields = dict(CSRF.findall(login.text))
+    fields = dict(FORM_FIELD.findall(login.text))
     done = browser.post(issuer + "/login", allow_redirects=False, timeout=10,
                         data={**fields, "username": "bench", "password": PASSWORD})
     code = requests.utils.urlparse(done.headers["Location"]).query.split("code=")[1].split("&")[0]
