@@ -19,12 +19,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 
 from . import client_secret_basic, client_secret_post, none
-from .method import (
-    AUTHENTICATION_FAILED,
-    MAX_CREDENTIAL_LENGTH,
-    ClientAuthMethod,
-    authentication_failed,
-)
+from .method import MAX_CREDENTIAL_LENGTH, ClientAuthMethod, authentication_failed
 
 METHODS: tuple[ClientAuthMethod, ...] = (
     client_secret_basic.METHOD,
@@ -85,7 +80,7 @@ def check_allowed(method: ClientAuthMethod, allowed: list[str]) -> None:
 
 
 __all__ = [
-    "AUTHENTICATION_FAILED", "BY_NAME", "METHODS", "ClientAuthMethod",
+    "BY_NAME", "METHODS", "ClientAuthMethod",
     "authentication_failed", "check_allowed", "claimed_client_id", "detect_method",
     "form_parameters", "method_names", "presents_credential", "register_methods",
 ]
