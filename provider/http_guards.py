@@ -10,6 +10,8 @@ strips that prefix from the path when a proxy forwarded it unstripped.
 is the client's fault. Whatever the server raises while the body is read
 becomes ``400 Bad Request``, answered as JSON on protocol endpoints, never a
 500 with a traceback.
+
+``allow_replay``: a view's answer the server in front may repeat from memory.
 """
 
 from __future__ import annotations
@@ -71,3 +73,14 @@ def guard_request_body(app: WSGIApp) -> WSGIApp:
         return app(environ, start_response)
 
     return guarded
+
+
+# The environ key by which a view tells the server in front (``provider serve``) that
+# its answer to this GET may be replayed, byte for byte, for that many seconds to
+# requests for the same path without a query or conditional headers.
+REPLAY_SECONDS = "provider.replay_seconds"
+
+
+def allow_replay(environ: dict, seconds: float) -> None:
+    if seconds > 0:
+        environ[REPLAY_SECONDS] = seconds

@@ -41,17 +41,13 @@ def init(seed_demo: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 5000.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Request threads per worker process (past 10 they queue for the "
-                   "database connection pool).")
 @operator_command(app_context=False)
-def serve(host: str, port: int | None, workers: int, threads: int) -> None:
-    """Serve with gunicorn (a production WSGI server): WORKERS processes of THREADS threads."""
+def serve(host: str, port: int | None, workers: int) -> None:
+    """Serve with granian (a production HTTP server): WORKERS processes."""
     from ..serving import serve as run_server
 
     app = build_app()
-    run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers,
-               threads=threads)
+    run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers)
 
 
 @click.command()

@@ -7,6 +7,7 @@ from .keyset import (
     create_signing_key,
     key_encryption_keys,
     key_ring,
+    key_ring_seconds_left,
     public_jwks,
 )
 
@@ -16,5 +17,6 @@ __all__ = [
     "create_signing_key",
     "key_encryption_keys",
     "key_ring",
+    "key_ring_seconds_left",
     "public_jwks",
 ]

@@ -98,6 +98,11 @@ class _KeyRingCache:
                 self._refresh()
             return self._ring  # type: ignore[return-value]
 
+    def seconds_left(self) -> float:
+        """How long the ring just returned by ``get`` stays the current one."""
+        ttl = current_app.config["PROVIDER_KEY_CACHE_SECONDS"]
+        return max(self._loaded_at + ttl - clock.now(), 0.0)
+
     def invalidate(self) -> None:
         with self._lock:
             self._ring = None
@@ -144,6 +149,13 @@ def key_ring() -> KeyRing:
     if cache is None:
         cache = current_app.extensions.setdefault("provider_key_ring", _KeyRingCache())
     return cache.get()
+
+
+def key_ring_seconds_left() -> float:
+    """How long the current key ring is used before the keys are read again: whatever
+    is built from it (the JWKS, discovery) is current for that long."""
+    cache = current_app.extensions.get("provider_key_ring")
+    return cache.seconds_left() if cache is not None else 0.0
 
 
 def invalidate_key_ring() -> None:

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy, endpoint_for
-from ..keys import key_ring, public_jwks
+from ..http_guards import allow_replay
+from ..keys import key_ring, key_ring_seconds_left, public_jwks
 from ..oauth.metadata import openid_configuration, server_metadata
 
 bp = Blueprint("discovery", __name__)
@@ -51,6 +52,8 @@ def _public_json(name: str, build: Callable[[], dict]) -> Response:
     response.set_etag(document.etag)
     max_age = int(current_app.config["PROVIDER_DISCOVERY_MAX_AGE"])
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    # the same bytes answer every plain GET until the keys are read again
+    allow_replay(request.environ, key_ring_seconds_left())
     return response.make_conditional(request)
 
 

@@ -1,0 +1,161 @@
+"""The app behind granian's RSGI interface: what runs in each worker process.
+
+granian (Rust, hyper) owns the sockets: it parses requests, writes answers, and
+closes a connection whose headers do not arrive within its header read timeout
+(also the idle time allowed before a first request and between requests). The
+front then runs in the worker's event loop:
+
+- it reads the body asynchronously, within ``PROVIDER_REQUEST_READ_TIMEOUT_SECONDS``
+  and ``MAX_CONTENT_LENGTH``, so a trickling or oversized body never holds the app;
+  a late, oversized or malformed body reaches the app as a ``wsgi.input`` whose
+  reads raise the matching HTTP error, answered in the endpoint's own shape;
+- it answers a replayable response (discovery, JWKS) from memory while the app
+  says it is current, without entering Flask;
+- it runs the Flask app inline, one request at a time per worker: the app is
+  CPU-bound (signatures, hashing, SQLite), so threads would only contend for the
+  GIL, and nothing the app waits for is a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
+
+from ..http_guards import MALFORMED_BODY, REPLAY_SECONDS
+from ..jobs import start_scheduler
+from .environ import FailedBody, environ_for
+from .watchdog import Watchdog
+
+READ_TIMEOUT_SETTING = "PROVIDER_REQUEST_READ_TIMEOUT_SECONDS"
+REQUEST_TIMEOUT_SECONDS = 30  # a request running longer means a hung worker: replaced
+# a request with one of these asks for more than the stored answer: the app decides
+CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since", "if-match",
+                       "if-unmodified-since", "if-range", "range")
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    until: float  # time.monotonic()
+
+
+class Front:
+    """The RSGI application (``__rsgi__``, with granian's worker start and stop hooks)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.read_timeout = float(app.config[READ_TIMEOUT_SETTING])
+        self.max_body = int(app.config["MAX_CONTENT_LENGTH"])
+        self.replays: dict[str, Replay] = {}
+        self.watchdog = Watchdog(REQUEST_TIMEOUT_SECONDS)
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """granian calls this in each worker before it serves: the worker's own job
+        scheduler (leases keep every job to one process at a time) and watchdog."""
+        start_scheduler(self.app, tick_seconds=float(self.app.config["PROVIDER_JOBS_TICK_SECONDS"]))
+        self.watchdog.start()
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.watchdog.stop()
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        replay = self._replay_for(scope)
+        if replay is not None:
+            protocol.response_bytes(replay.status, replay.headers, replay.body)
+            return
+        body = await self.read_body(scope, protocol)
+        environ = environ_for(scope, body)
+        status, headers, content = self._call_app(environ)
+        protocol.response_bytes(status, headers, content)
+        seconds = environ.get(REPLAY_SECONDS)
+        if seconds and status == 200 and scope.method == "GET" and not scope.query_string:
+            self.replays[scope.path] = Replay(status, headers, content,
+                                              time.monotonic() + float(seconds))
+
+    def _replay_for(self, scope: Any) -> Replay | None:
+        if scope.method != "GET" or scope.query_string:
+            return None
+        replay = self.replays.get(scope.path)
+        if replay is None or time.monotonic() >= replay.until:
+            return None
+        headers = scope.headers
+        if any(name in headers for name in CONDITIONAL_HEADERS):
+            return None
+        return replay
+
+    async def read_body(self, scope: Any, protocol: Any) -> bytes | FailedBody:
+        """The whole request body, or what went wrong reading it."""
+        headers = scope.headers
+        declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers:
+            return b""
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            return FailedBody(RequestEntityTooLarge())
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                if declared is not None:  # hyper stops at the declared length
+                    return await protocol()
+                return await self._read_chunked(protocol)
+        except TimeoutError:
+            return FailedBody(RequestTimeout())
+        except _BodyTooLarge:
+            return FailedBody(RequestEntityTooLarge())
+        except Exception:  # granian's RSGIProtocolClosed: a bad chunk, a body cut short
+            return FailedBody(BadRequest(MALFORMED_BODY))
+
+    async def _read_chunked(self, protocol: Any) -> bytes:
+        """A chunked body, no longer than ``max_body``. granian's body iterator ends with
+        one empty chunk; a malformed or cut-short body yields an empty chunk before
+        that end instead of raising, which is how it is told apart (granian 2.8)."""
+        chunks = [chunk async for chunk in self._capped(protocol)]
+        if b"" in chunks[:-1]:
+            raise _MalformedBody()
+        return b"".join(chunks)
+
+    async def _capped(self, protocol: Any) -> Any:
+        size = 0
+        async for chunk in protocol:
+            size += len(chunk)
+            if size > self.max_body:
+                raise _BodyTooLarge()
+            yield chunk
+
+    def _call_app(self, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+        answer: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], None]:
+            answer[:] = [int(status.split(" ", 1)[0]), headers]
+            return _no_write
+
+        with self.watchdog.watching():
+            chunks = self.app(environ, start_response)
+            try:
+                content = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+        return answer[0], answer[1], content
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _MalformedBody(Exception):
+    pass
+
+
+def _no_write(data: bytes) -> None:
+    raise HTTPException("the provider never uses WSGI's write()")
