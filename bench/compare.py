@@ -1,7 +1,7 @@
 """Side by side in one run: W1–W7 on ``provider serve`` (and on granian), on
 node-oidc-provider (bench/node/server.mjs) and the hello-world ceiling, with wrk.
 
-    make bench        # or: .venv/bin/python -m bench.compare [--only W3,W6] [--skip-granian]
+    make bench        # or: .venv/bin/python -m bench.compare [--only W3,W6] [--skip-hello]
 
 Every server gets a fresh state and a free loopback port; the table (requests/s,
 p50 / p99 ms, errors, ratio to node-oidc-provider) is printed and written to
@@ -133,14 +133,11 @@ def table(results: dict[str, dict[str, Figures]], memory: dict[str, list[int]],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W3,W6")
-    parser.add_argument("--skip-granian", action="store_true")
     parser.add_argument("--skip-hello", action="store_true")
     args = parser.parse_args()
     only = set(args.only.split(","))
     load_before = os.getloadavg()
-    starters = {"node-oidc-provider": start_node, "provider (gunicorn)": start_provider}
-    if not args.skip_granian:
-        starters["provider (granian)"] = lambda: start_provider("granian")
+    starters = {"node-oidc-provider": start_node, "provider": start_provider}
     results, memory = {}, {}
     for name, start in starters.items():
         target = start()
@@ -150,7 +147,7 @@ def main() -> None:
         finally:
             memory[name] = target.stop()
         print(f"{name}: done", flush=True)
-    ceilings = {} if args.skip_hello else measure_hello(["sync", "gthread", "granian"])
+    ceilings = {} if args.skip_hello else measure_hello(["gunicorn sync", "granian", "provider front"])
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                             capture_output=True).stdout.strip()
     now = datetime.datetime.now(datetime.UTC)

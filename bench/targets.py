@@ -166,8 +166,8 @@ def _provider_cli(env: dict, *args: str, stdin: str | None = None) -> str:
                           capture_output=True, check=True).stdout
 
 
-def start_provider(server: str = "gunicorn", workers: int = 2) -> ProviderTarget:
-    """``provider serve`` (or granian on ``wsgi:app``) on a fresh SQLite instance."""
+def start_provider(workers: int = 2) -> ProviderTarget:
+    """``provider serve`` on a fresh SQLite instance."""
     port = free_port()
     instance = tempfile.TemporaryDirectory(prefix="bench-provider-")
     issuer = f"http://127.0.0.1:{port}"
@@ -181,11 +181,7 @@ def start_provider(server: str = "gunicorn", workers: int = 2) -> ProviderTarget
     web = json.loads(_provider_cli(
         env, "clients", "create", "--name", "Bench web", "--redirect-uri", CALLBACK,
         "--trusted", "--scope", "openid profile email offline_access"))
-    if server == "gunicorn":
-        command = [str(BIN / "provider"), "serve", "--port", str(port), "--workers", str(workers)]
-    else:
-        command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port",
-                   str(port), "--workers", str(workers), "--log-level", "warning", "wsgi:app"]
+    command = [str(BIN / "provider"), "serve", "--port", str(port), "--workers", str(workers)]
     log = open(Path(instance.name) / "server.log", "w")  # noqa: SIM115 - lives with the server
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     wait_for(issuer + "/.well-known/openid-configuration", process)
@@ -194,7 +190,7 @@ def start_provider(server: str = "gunicorn", workers: int = 2) -> ProviderTarget
         jwks=issuer + "/.well-known/jwks.json",
         authorize=issuer + "/authorize", token=issuer + "/token",
         introspection=issuer + "/introspect", userinfo=issuer + "/userinfo")
-    return ProviderTarget(f"provider ({server})", process, endpoints,
+    return ProviderTarget("provider", process, endpoints,
                           (service["client_id"], service["client_secret"]),
                           (web["client_id"], web["client_secret"]),
                           cleanup=[log.close, instance.cleanup])
@@ -226,17 +222,18 @@ def start_node() -> Target:
 
 
 def start_hello(server: str, workers: int = 2) -> tuple[subprocess.Popen, str]:
-    """The hello-world app on gunicorn (sync or gthread) or granian: the Python ceiling."""
+    """The hello-world app on gunicorn's sync worker, on granian's WSGI interface, or
+    behind ``provider serve``'s own front on granian (RSGI): the Python ceiling."""
     port = free_port()
+    granian = [str(BIN / "granian"), "--host", "127.0.0.1", "--port", str(port), "--workers",
+               str(workers), "--log-level", "warning"]
     if server == "granian":
-        command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port",
-                   str(port), "--workers", str(workers), "--log-level", "warning",
-                   "bench.hello:app"]
+        command = [*granian, "--interface", "wsgi", "bench.hello:app"]
+    elif server == "provider front":
+        command = [*granian, "--interface", "rsgi", "--http", "1", "bench.hello:front"]
     else:
-        worker_class = "gthread" if server == "gthread" else "sync"
-        command = [str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class",
-                   worker_class, "--threads", "8" if server == "gthread" else "1",
-                   "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "bench.hello:app"]
+        command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind",
+                   f"127.0.0.1:{port}", "--log-level", "warning", "bench.hello:app"]
     process = subprocess.Popen(command, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     wait_for(url, process)

@@ -50,8 +50,9 @@ class Replay:
 class Front:
     """The RSGI application (``__rsgi__``, with granian's worker start and stop hooks)."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, run_jobs: bool = True) -> None:
         self.app = app
+        self.run_jobs = run_jobs
         self.read_timeout = float(app.config[READ_TIMEOUT_SETTING])
         self.max_body = int(app.config["MAX_CONTENT_LENGTH"])
         self.replays: dict[str, Replay] = {}
@@ -60,7 +61,9 @@ class Front:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """granian calls this in each worker before it serves: the worker's own job
         scheduler (leases keep every job to one process at a time) and watchdog."""
-        start_scheduler(self.app, tick_seconds=float(self.app.config["PROVIDER_JOBS_TICK_SECONDS"]))
+        if self.run_jobs:
+            tick = float(self.app.config["PROVIDER_JOBS_TICK_SECONDS"])
+            start_scheduler(self.app, tick_seconds=tick)
         self.watchdog.start()
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
