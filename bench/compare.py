@@ -147,7 +147,8 @@ def main() -> None:
         finally:
             memory[name] = target.stop()
         print(f"{name}: done", flush=True)
-    ceilings = {} if args.skip_hello else measure_hello(["gunicorn sync", "granian", "provider front"])
+    servers = ["gunicorn sync", "granian", "provider front"]
+    ceilings = {} if args.skip_hello else measure_hello(servers)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                             capture_output=True).stdout.strip()
     now = datetime.datetime.now(datetime.UTC)
