@@ -1,4 +1,5 @@
-"""WSGI entry point: ``gunicorn wsgi:app``."""
+"""WSGI entry point, for any WSGI server (``granian --interface wsgi wsgi:app``);
+``provider serve`` runs the app behind its own front instead (provider/serving)."""
 
 from provider import create_app
 

@@ -1,4 +1,4 @@
-"""End to end over real HTTP against ``provider serve`` (two gunicorn workers):
+"""End to end over real HTTP against ``provider serve`` (two worker processes):
 the code flow for confidential and public clients, tokens verified with an
 independent JOSE library (PyJWT) against the served JWKS, UserInfo, and
 concurrent redemptions of one code."""

@@ -1,4 +1,4 @@
-"""Login throttling over real HTTP against ``provider serve`` (two gunicorn worker
+"""Login throttling over real HTTP against ``provider serve`` (two worker
 processes on one SQLite file): wrong passwords from eight threads, each request
 on its own connection, end throttled after exactly the free attempts in total,
 so the counter is the database's and not a worker's; the right password is then
@@ -38,8 +38,8 @@ def provider(tmp_path_factory: pytest.TempPathFactory):
 
 
 def sign_in(provider, password: str) -> requests.Response:
-    """A fresh browser: GET the form, POST it once (gunicorn's sync workers close
-    every connection, so each request is a new one, taken by either worker)."""
+    """A fresh browser: GET the form, POST it once (each browser has its own
+    connection, taken by either worker)."""
     http = requests.Session()
     page = http.get(provider.issuer + "/login", timeout=TIMEOUT)
     page.raise_for_status()

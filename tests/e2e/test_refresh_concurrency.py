@@ -1,4 +1,4 @@
-"""Refresh tokens over real HTTP against ``provider serve`` (two gunicorn worker
+"""Refresh tokens over real HTTP against ``provider serve`` (two worker
 processes on one SQLite file): 50 concurrent refreshes with one token, with and
 without the grace window; rotation, scope narrowing and widening, another
 client's attempt, and ``provider families show``.

@@ -1,5 +1,5 @@
 """Revocation and introspection over real HTTP against ``provider serve`` (two
-gunicorn workers): a revoked access token is refused by UserInfo at once on
+worker processes): a revoked access token is refused by UserInfo at once on
 every worker, a revoked refresh token ends its family, an unrelated client's
 introspection learns nothing, and a signed introspection answer verifies with
 PyJWT against the served JWKS.

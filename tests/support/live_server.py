@@ -1,5 +1,5 @@
 """A real provider for end-to-end tests: ``provider init`` and ``provider serve``
-(gunicorn, two worker processes) on a free loopback port, driven over HTTP, with
+(granian, two worker processes) on a free loopback port, driven over HTTP, with
 users and clients created through the real CLI; and a read-only look into its
 SQLite database."""
 
