@@ -39,6 +39,13 @@ class Client(db.Model, ClientMixin):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     backchannel_logout_session_required: Mapped[bool] = mapped_column(
         Boolean, default=False, nullable=False, server_default=false())
+    # One more on every UPDATE of the row (SQLAlchemy's version counter, which also makes
+    # two concurrent updates of one client fail instead of one being lost): a process
+    # that holds the client parsed knows from this one number whether it is current.
+    generation: Mapped[int] = mapped_column(Integer, nullable=False, default=1,
+                                            server_default="1")
+
+    __mapper_args__ = {"version_id_col": generation}
 
     @property
     def is_public(self) -> bool:

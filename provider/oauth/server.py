@@ -8,9 +8,9 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from flask import Flask, current_app
 
-from ..extensions import db
 from ..models import Client
 from . import client_auth
+from .client_cache import current_client
 from .descriptions import safe_description
 from .grants import register_grants
 from .introspection import IntrospectionEndpoint
@@ -47,7 +47,7 @@ class ProviderAuthorizationServer(AuthorizationServer):
 def query_client(client_id: str) -> Client | None:
     if not isinstance(client_id, str) or len(client_id) > 64:
         return None
-    client = db.session.get(Client, client_id)
+    client = current_client(client_id)
     return client if client is not None and not client.disabled else None
 
 

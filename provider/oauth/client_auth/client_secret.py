@@ -5,8 +5,8 @@ clients as for known ones, so timing never tells which client ids exist."""
 from __future__ import annotations
 
 from ... import digests
-from ...extensions import db
 from ...models import Client
+from ..client_cache import current_client
 from .method import MAX_CREDENTIAL_LENGTH
 
 
@@ -14,7 +14,7 @@ def client_with_secret(client_id: str | None, secret: str | None) -> Client | No
     """The enabled client ``client_id`` if ``secret`` is its secret, else None."""
     if not client_id or secret is None or len(secret) > MAX_CREDENTIAL_LENGTH:
         return None
-    client = db.session.get(Client, client_id)
+    client = current_client(client_id)
     secret_ok = digests.matches(secret, client.secret_digest if client else None)
     if client is None or client.disabled or not secret_ok:
         return None

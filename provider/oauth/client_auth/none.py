@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 
-from ...extensions import db
 from ...models import Client
+from ..client_cache import current_client
 from .method import ClientAuthMethod
 
 
@@ -20,7 +20,7 @@ def client_id(request: OAuth2Request) -> str | None:
 
 
 def authenticate(query_client, request: OAuth2Request) -> Client | None:
-    client = db.session.get(Client, request.form["client_id"])
+    client = current_client(request.form["client_id"])
     return client if client is not None and not client.disabled else None
 
 

@@ -1,0 +1,41 @@
+"""A client changed by the operator, in another process, is seen by the very next
+request in every worker of ``provider serve``: each worker keeps the clients it
+parsed, but confirms each one's generation on every use (``oauth/client_cache.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+REQUESTS = 12  # on fresh connections, so both workers answer some
+
+
+def token_statuses(provider, client_id: str, secret: str) -> set[int]:
+    statuses = set()
+    for _ in range(REQUESTS):
+        with requests.Session() as http:
+            statuses.add(http.post(provider.issuer + "/token", timeout=10,
+                                   auth=(client_id, secret),
+                                   data={"grant_type": "client_credentials"}).status_code)
+    return statuses
+
+
+def test_a_rotated_secret_and_a_disabled_client_are_refused_at_once(live_provider):
+    service = live_provider.create_client("--name", "changing", "--redirect-uri",
+                                          "http://127.0.0.1:9/cb", "--grant-type",
+                                          "client_credentials", "--scope", "api:read")
+    client_id, old_secret = service["client_id"], service["client_secret"]
+    assert token_statuses(live_provider, client_id, old_secret) == {200}
+
+    rotated = live_provider.cli("clients", "rotate-secret", client_id)
+    assert rotated.returncode == 0, rotated.stderr
+    new_secret = json.loads(rotated.stdout)["client_secret"]
+    assert token_statuses(live_provider, client_id, old_secret) == {401}
+    assert token_statuses(live_provider, client_id, new_secret) == {200}
+
+    disabled = live_provider.cli("clients", "disable", client_id)
+    assert disabled.returncode == 0, disabled.stderr
+    assert token_statuses(live_provider, client_id, new_secret) == {401}
