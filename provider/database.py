@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
+from .write_gate import WriteGate
 
 IMMEDIATE = "provider_begin_immediate"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -33,10 +34,12 @@ def configure_engine(app: Flask) -> None:
     if engine.dialect.name != "sqlite":
         return
     busy_timeout = int(app.config["PROVIDER_SQLITE_BUSY_TIMEOUT_MS"])
-    _install_sqlite_hooks(engine, busy_timeout)
+    database = engine.url.database
+    gate = WriteGate(Path(database)) if database and database != ":memory:" else None
+    _install_sqlite_hooks(engine, busy_timeout, gate)
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, gate: WriteGate | None) -> None:
     if getattr(engine, "_provider_hooks", False):
         return
 
@@ -53,7 +56,24 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # connection.info belongs to the pooled DBAPI connection: the pool's checkin
+        # below sees it once the transaction has ended and the connection is back
+        if immediate and gate is not None and gate.acquire():
+            connection.info[IMMEDIATE] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except BaseException:
+            _leave_gate(connection.info)
+            raise
+
+    def _leave_gate(info: dict) -> None:
+        if info.pop(IMMEDIATE, False) and gate is not None:
+            gate.release()
+
+    # after the COMMIT or ROLLBACK and the pool's reset: the next writer finds SQLite free
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _leave_gate(record.info)
 
     engine._provider_hooks = True  # type: ignore[attr-defined]
 
