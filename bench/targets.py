@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
 
+from bench.seed import seed
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CALLBACK = "http://127.0.0.1:9/cb"  # nothing listens: the code is read from Location
@@ -166,14 +168,18 @@ def _provider_cli(env: dict, *args: str, stdin: str | None = None) -> str:
                           capture_output=True, check=True).stdout
 
 
-def start_provider(workers: int = 2) -> ProviderTarget:
-    """``provider serve`` on a fresh SQLite instance."""
+def start_provider(workers: int = 2, access_token_alg: str = "RS256",  # noqa: S107 - an alg
+                   seeded: bool = False) -> ProviderTarget:
+    """``provider serve`` on a fresh SQLite instance; ``seeded``: with the scaling
+    row's users, clients and families in its database (bench/seed.py)."""
     port = free_port()
     instance = tempfile.TemporaryDirectory(prefix="bench-provider-")
     issuer = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PROVIDER_INSTANCE_PATH": instance.name, "PROVIDER_ISSUER": issuer,
-           "PORT": str(port)}
+           "PORT": str(port), "PROVIDER_ACCESS_TOKEN_ALG": access_token_alg}
     _provider_cli(env, "init")
+    if seeded:
+        seed(Path(instance.name) / "provider.db")
     _provider_cli(env, "users", "create", "bench", "--password-stdin", stdin=PASSWORD + "\n")
     service = json.loads(_provider_cli(
         env, "clients", "create", "--name", "Bench service", "--redirect-uri",
@@ -199,14 +205,15 @@ def start_provider(workers: int = 2) -> ProviderTarget:
 NODE = ROOT / "bench" / "node"
 
 
-def start_node() -> Target:
+def start_node(access_token_alg: str = "RS256") -> Target:  # noqa: S107 - an algorithm
     """node-oidc-provider (bench/node/server.mjs) in one process, in-memory store."""
     if not (NODE / "node_modules").exists():
         subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=NODE, check=True)
     port = free_port()
     process = subprocess.Popen(["node", "server.mjs"], cwd=NODE, stdout=subprocess.PIPE,
                                text=True, env={**os.environ, "PORT": str(port),
-                                               "NODE_ENV": "production"})
+                                               "NODE_ENV": "production",
+                                               "ACCESS_TOKEN_ALG": access_token_alg})
     info = json.loads(process.stdout.readline())
     process.stdout.close()
     endpoints = Endpoints(

@@ -11,7 +11,8 @@
 // Environment: PORT (default 3000), SERVICE_SECRET, WEB_SECRET,
 // CC_TOKEN_FORMAT ("jwt", the default, or "opaque": oidc-provider refuses to
 // introspect JWT access tokens, so introspection of client_credentials tokens
-// can only be measured with opaque ones).
+// can only be measured with opaque ones), ACCESS_TOKEN_ALG (RS256, the default,
+// ES256 or EdDSA: what the JWT access tokens are signed with).
 //
 // Once listening it prints one JSON line on stdout with the endpoints taken from
 // its own discovery document; nothing else is written to stdout. SIGTERM/SIGINT
@@ -30,6 +31,7 @@ const SERVICE_SECRET = process.env.SERVICE_SECRET
 const WEB_SECRET = process.env.WEB_SECRET
   ?? 'web-secret-0123456789abcdef0123456789abcdef';
 const CC_TOKEN_FORMAT = process.env.CC_TOKEN_FORMAT ?? 'jwt';
+const ACCESS_TOKEN_ALG = process.env.ACCESS_TOKEN_ALG ?? 'RS256';
 if (!['jwt', 'opaque'].includes(CC_TOKEN_FORMAT)) {
   throw new Error('CC_TOKEN_FORMAT must be "jwt" or "opaque"');
 }
@@ -45,11 +47,17 @@ const MINUTE = 60;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-// RS256 signing key, made at start, exported as a private JWK.
-function signingKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+// Signing keys made at start, exported as private JWKs: RS256 first (the default for
+// ID tokens), and ES256 and EdDSA for the access-token rows of ACCESS_TOKEN_ALG.
+const KEY_TYPES = {
+  RS256: ['rsa', { modulusLength: 2048 }],
+  ES256: ['ec', { namedCurve: 'P-256' }],
+  EdDSA: ['ed25519', {}],
+};
+function signingKey(alg) {
+  const { privateKey } = crypto.generateKeyPairSync(...KEY_TYPES[alg]);
   const jwk = privateKey.export({ format: 'jwk' });
-  return { ...jwk, kid: crypto.randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
+  return { ...jwk, kid: crypto.randomBytes(8).toString('hex'), alg, use: 'sig' };
 }
 
 const ACCOUNT = {
@@ -81,7 +89,7 @@ const configuration = {
       scope: 'openid profile email offline_access',
     },
   ],
-  jwks: { keys: [signingKey()] },
+  jwks: { keys: Object.keys(KEY_TYPES).map(signingKey) },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
 
   claims: {
@@ -146,7 +154,7 @@ const configuration = {
           audience: API,
           accessTokenTTL: 15 * MINUTE,
           accessTokenFormat: CC_TOKEN_FORMAT,
-          ...(CC_TOKEN_FORMAT === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+          ...(CC_TOKEN_FORMAT === 'jwt' ? { jwt: { sign: { alg: ACCESS_TOKEN_ALG } } } : {}),
         };
       },
       useGrantedResource: async () => true,
