@@ -29,3 +29,18 @@ def recorded_statements(app: Flask) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def full_scans(app: Flask, statements: list[str]) -> list[str]:
+    """The query-plan lines (SQLite's EXPLAIN QUERY PLAN) of ``statements`` that read
+    a whole table or index instead of searching it: a hot path must only search, so
+    that it stays as fast with a million rows as with ten."""
+    scans = []
+    with app.app_context(), db.engine.connect() as connection:
+        for statement in statements:
+            parameters = (None,) * statement.count("?")
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                              parameters).fetchall()
+            scans += [f"{row[-1]}  <-  {statement}" for row in plan
+                      if str(row[-1]).startswith("SCAN") and "CONSTANT ROW" not in row[-1]]
+    return scans
