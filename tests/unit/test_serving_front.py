@@ -84,6 +84,12 @@ def app() -> Flask:
     return app
 
 
+def form_post(framing: tuple[str, str]) -> Scope:
+    """A form POST to /echo whose body is framed by ``framing`` (length or chunked)."""
+    return Scope(path="/echo", method="POST", headers=Headers([
+        ("host", "h"), ("content-type", "application/x-www-form-urlencoded"), framing]))
+
+
 def serve(front: Front, scope: Scope, transport: Transport | None = None):
     transport = transport or Transport()
     asyncio.run(front.__rsgi__(scope, transport))
@@ -117,9 +123,7 @@ def test_an_expired_replay_goes_back_to_the_app(app):
 
 def test_a_form_body_reaches_the_app(app):
     front = Front(app, run_jobs=False)
-    scope = Scope(path="/echo", method="POST", headers=Headers([
-        ("host", "h"), ("content-type", "application/x-www-form-urlencoded"),
-        ("content-length", "7")]))
+    scope = form_post(("content-length", "7"))
     status, _, body = serve(front, scope, Transport([b"a=b&c=d"]))
     assert status == 200
     assert b'"a":"b"' in body and b'"c":"d"' in body
@@ -127,18 +131,14 @@ def test_a_form_body_reaches_the_app(app):
 
 def test_an_oversized_declared_body_is_refused_unread(app):
     front = Front(app, run_jobs=False)
-    scope = Scope(path="/echo", method="POST", headers=Headers([
-        ("host", "h"), ("content-type", "application/x-www-form-urlencoded"),
-        ("content-length", "5000")]))
+    scope = form_post(("content-length", "5000"))
     status, _, _ = serve(front, scope, Transport([b"never read"]))
     assert status == 413
 
 
 def test_a_chunked_body_with_an_empty_chunk_before_its_end_is_malformed(app):
     front = Front(app, run_jobs=False)
-    scope = Scope(path="/echo", method="POST", headers=Headers([
-        ("host", "h"), ("content-type", "application/x-www-form-urlencoded"),
-        ("transfer-encoding", "chunked")]))
+    scope = form_post(("transfer-encoding", "chunked"))
     status, _, _ = serve(front, scope, Transport([b"a=b", b""]))
     assert status == 400
     status, _, body = serve(front, scope, Transport([b"a=b", b"&c=d"]))
