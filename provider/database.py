@@ -35,7 +35,8 @@ def configure_engine(app: Flask) -> None:
         return
     busy_timeout = int(app.config["PROVIDER_SQLITE_BUSY_TIMEOUT_MS"])
     database = engine.url.database
-    gate = WriteGate(Path(database)) if database and database != ":memory:" else None
+    gate = WriteGate(Path(database), timeout=busy_timeout / 1000) \
+        if database and database != ":memory:" else None
     _install_sqlite_hooks(engine, busy_timeout, gate)
 
 

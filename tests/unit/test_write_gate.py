@@ -5,7 +5,9 @@ asks twice or a connection returned by another thread."""
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from provider.write_gate import WriteGate
@@ -56,11 +58,12 @@ def test_threads_of_one_process_take_turns(tmp_path):
 
     def write() -> None:
         nonlocal inside, most
-        for _ in range(50):
+        for _ in range(20):
             gate.acquire()
             with lock:
                 inside += 1
                 most = max(most, inside)
+            time.sleep(0.001)  # long enough for any other thread to come in, were it let
             with lock:
                 inside -= 1
             gate.release()
@@ -70,7 +73,30 @@ def test_threads_of_one_process_take_turns(tmp_path):
         thread.start()
     for thread in threads:
         thread.join(BOUND)
+    assert not any(thread.is_alive() for thread in threads)
     assert most == 1
+
+
+def test_a_writer_gives_up_after_the_timeout_as_sqlite_would(tmp_path):
+    holder = WriteGate(tmp_path / "provider.db")
+    waiter = WriteGate(tmp_path / "provider.db", timeout=0.2)
+    holder.acquire()
+    failure: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            waiter.acquire()
+        except sqlite3.OperationalError as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=wait)  # another gate object: as another process
+    thread.start()
+    thread.join(BOUND)
+    holder.release()
+    assert not thread.is_alive()
+    assert len(failure) == 1 and "database is locked" in str(failure[0])
+    assert waiter.acquire() is True  # free again: the failed wait left nothing behind
+    waiter.release()
 
 
 def test_a_second_acquire_by_the_holder_returns_at_once_and_another_thread_may_release(
