@@ -75,12 +75,17 @@ def guard_request_body(app: WSGIApp) -> WSGIApp:
     return guarded
 
 
-# The environ key by which a view tells the server in front (``provider serve``) that
+# The environ keys by which a view tells the server in front (``provider serve``) that
 # its answer to this GET may be replayed, byte for byte, for that many seconds to
-# requests for the same path without a query or conditional headers.
+# requests for the same path without a query or conditional headers, for as long as
+# the callable (if any) says what the answer was built from is still current.
 REPLAY_SECONDS = "provider.replay_seconds"
+REPLAY_CURRENT = "provider.replay_current"
 
 
-def allow_replay(environ: dict, seconds: float) -> None:
+def allow_replay(environ: dict, seconds: float,
+                 still_current: Callable[[], bool] | None = None) -> None:
     if seconds > 0:
         environ[REPLAY_SECONDS] = seconds
+        if still_current is not None:
+            environ[REPLAY_CURRENT] = still_current

@@ -7,7 +7,7 @@ from .keyset import (
     create_signing_key,
     key_encryption_keys,
     key_ring,
-    key_ring_seconds_left,
+    key_ring_currency,
     public_jwks,
 )
 
@@ -17,6 +17,6 @@ __all__ = [
     "create_signing_key",
     "key_encryption_keys",
     "key_ring",
-    "key_ring_seconds_left",
+    "key_ring_currency",
     "public_jwks",
 ]

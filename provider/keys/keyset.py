@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -98,10 +99,14 @@ class _KeyRingCache:
                 self._refresh()
             return self._ring  # type: ignore[return-value]
 
-    def seconds_left(self) -> float:
-        """How long the ring just returned by ``get`` stays the current one."""
+    def currency(self) -> tuple[float, Callable[[], bool]]:
+        """How long the ring just returned by ``get`` stays the current one, at least
+        (``clock.now`` counts whole seconds, so one is taken off), and a check that turns
+        False as soon as it is replaced or invalidated."""
         ttl = current_app.config["PROVIDER_KEY_CACHE_SECONDS"]
-        return max(self._loaded_at + ttl - clock.now(), 0.0)
+        ring = self._ring
+        seconds = max(self._loaded_at + ttl - clock.now() - 1, 0.0)
+        return seconds, lambda: self._ring is ring
 
     def invalidate(self) -> None:
         with self._lock:
@@ -151,11 +156,12 @@ def key_ring() -> KeyRing:
     return cache.get()
 
 
-def key_ring_seconds_left() -> float:
-    """How long the current key ring is used before the keys are read again: whatever
-    is built from it (the JWKS, discovery) is current for that long."""
+def key_ring_currency() -> tuple[float, Callable[[], bool]]:
+    """How long the current key ring is used before the keys are read again, and a
+    check that turns False once it is replaced: whatever is built from the ring (the
+    JWKS, discovery) is current for that long, or until the check fails."""
     cache = current_app.extensions.get("provider_key_ring")
-    return cache.seconds_left() if cache is not None else 0.0
+    return cache.currency() if cache is not None else (0.0, lambda: False)
 
 
 def invalidate_key_ring() -> None:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 # become the same HTTP_X_FORWARDED_FOR key as "X-Forwarded-For" (gunicorn and
 # nginx drop them too), and no client needs one.
 _JOINED_WITH = {"HTTP_COOKIE": "; "}
+_PROTOCOLS = {"1": "HTTP/1.0", "1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
 
 
 class FailedBody(io.RawIOBase):
@@ -49,12 +50,13 @@ def environ_for(scope: Any, body: bytes | FailedBody) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.method,
         "SCRIPT_NAME": "",
-        # WSGI carries the path as the request's bytes read as latin-1 (PEP 3333)
-        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        # WSGI carries the path as bytes read as latin-1 (PEP 3333). granian has decoded
+        # it as UTF-8 (an invalid sequence became U+FFFD), so these are its UTF-8 bytes.
+        "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),
         "QUERY_STRING": scope.query_string,
         "SERVER_NAME": server_name,
         "SERVER_PORT": server_port,
-        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "SERVER_PROTOCOL": _PROTOCOLS.get(scope.http_version, "HTTP/1.1"),
         "REMOTE_ADDR": remote_addr,
         "REMOTE_PORT": remote_port,
         "wsgi.version": (1, 0),

@@ -19,6 +19,7 @@ front then runs in the worker's event loop:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,12 +28,16 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from ..http_guards import MALFORMED_BODY, REPLAY_SECONDS
+from ..http_guards import MALFORMED_BODY, REPLAY_CURRENT, REPLAY_SECONDS
 from ..jobs import start_scheduler
 from .environ import FailedBody, environ_for
 from .watchdog import Watchdog
 
+log = logging.getLogger(__name__)
 READ_TIMEOUT_SETTING = "PROVIDER_REQUEST_READ_TIMEOUT_SECONDS"
+SERVER_ERROR = (500, [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+                b'{"error": "server_error", "error_description": '
+                b'"The server could not complete the request."}')
 REQUEST_TIMEOUT_SECONDS = 30  # a request running longer means a hung worker: replaced
 # a request with one of these asks for more than the stored answer: the app decides
 CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since", "if-match",
@@ -45,6 +50,7 @@ class Replay:
     headers: list[tuple[str, str]]
     body: bytes
     until: float  # time.monotonic()
+    current: Callable[[], bool]  # False once what the answer was built from has changed
 
 
 class Front:
@@ -80,16 +86,16 @@ class Front:
         environ = environ_for(scope, body)
         status, headers, content = self._call_app(environ)
         protocol.response_bytes(status, headers, content)
-        seconds = environ.get(REPLAY_SECONDS)
-        if seconds and status == 200 and scope.method == "GET" and not scope.query_string:
-            self.replays[scope.path] = Replay(status, headers, content,
-                                              time.monotonic() + float(seconds))
+        if _replayable(environ, scope, status, headers):
+            self.replays[scope.path] = Replay(
+                status, headers, content, time.monotonic() + float(environ[REPLAY_SECONDS]),
+                environ.get(REPLAY_CURRENT) or _always)
 
     def _replay_for(self, scope: Any) -> Replay | None:
         if scope.method != "GET" or scope.query_string:
             return None
         replay = self.replays.get(scope.path)
-        if replay is None or time.monotonic() >= replay.until:
+        if replay is None or time.monotonic() >= replay.until or not replay.current():
             return None
         headers = scope.headers
         if any(name in headers for name in CONDITIONAL_HEADERS):
@@ -142,14 +148,36 @@ class Front:
             return _no_write
 
         with self.watchdog.watching():
-            chunks = self.app(environ, start_response)
             try:
-                content = b"".join(chunks)
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
+                chunks = self.app(environ, start_response)
+                try:
+                    content = b"".join(chunks)
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close is not None:
+                        close()
+            except Exception:  # Flask answers the app's own errors; this is Flask failing
+                log.exception("the app failed on %s %s", environ["REQUEST_METHOD"],
+                              environ["PATH_INFO"])
+                return SERVER_ERROR
+        if not answer:
+            log.error("the app answered %s %s without a status", environ["REQUEST_METHOD"],
+                      environ["PATH_INFO"])
+            return SERVER_ERROR
         return answer[0], answer[1], content
+
+
+def _replayable(environ: dict, scope: Any, status: int, headers: list[tuple[str, str]]) -> bool:
+    """Only what the view marked, a plain GET's 200, and nothing tied to one client."""
+    if not environ.get(REPLAY_SECONDS) or status != 200:
+        return False
+    if scope.method != "GET" or scope.query_string:
+        return False
+    return not any(name.lower() in ("set-cookie", "vary") for name, _ in headers)
+
+
+def _always() -> bool:
+    return True
 
 
 class _BodyTooLarge(Exception):

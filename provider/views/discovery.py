@@ -12,7 +12,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from ..endpoint_policy import JSON, CorsPolicy, EndpointPolicy, endpoint_for
 from ..http_guards import allow_replay
-from ..keys import key_ring, key_ring_seconds_left, public_jwks
+from ..keys import key_ring, key_ring_currency, public_jwks
 from ..oauth.metadata import openid_configuration, server_metadata
 
 bp = Blueprint("discovery", __name__)
@@ -53,7 +53,7 @@ def _public_json(name: str, build: Callable[[], dict]) -> Response:
     max_age = int(current_app.config["PROVIDER_DISCOVERY_MAX_AGE"])
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     # the same bytes answer every plain GET until the keys are read again
-    allow_replay(request.environ, key_ring_seconds_left())
+    allow_replay(request.environ, *key_ring_currency())
     return response.make_conditional(request)
 
 

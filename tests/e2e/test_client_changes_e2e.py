@@ -5,6 +5,7 @@ parsed, but confirms each one's generation on every use (``oauth/client_cache.py
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 import requests
@@ -39,3 +40,15 @@ def test_a_rotated_secret_and_a_disabled_client_are_refused_at_once(live_provide
     disabled = live_provider.cli("clients", "disable", client_id)
     assert disabled.returncode == 0, disabled.stderr
     assert token_statuses(live_provider, client_id, new_secret) == {401}
+
+
+def test_a_change_made_outside_the_provider_is_seen_at_once(live_provider):
+    """An operator's UPDATE in the sqlite3 shell: the trigger counts it as a change."""
+    service = live_provider.create_client("--name", "edited", "--redirect-uri",
+                                          "http://127.0.0.1:9/cb", "--grant-type",
+                                          "client_credentials", "--scope", "api:read")
+    client_id, secret = service["client_id"], service["client_secret"]
+    assert token_statuses(live_provider, client_id, secret) == {200}
+    with sqlite3.connect(live_provider.instance / "provider.db", timeout=30) as connection:
+        connection.execute("UPDATE clients SET disabled = 1 WHERE client_id = ?", (client_id,))
+    assert token_statuses(live_provider, client_id, secret) == {401}

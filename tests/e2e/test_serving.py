@@ -180,3 +180,16 @@ def test_the_log_has_an_access_line_per_request(live_provider):
         assert time.monotonic() < deadline, log.read_text()[-2000:]
         time.sleep(0.1)
 
+
+
+def test_a_chunked_body_with_trailers_is_a_400(live_provider):
+    """granian reports a trailer section exactly as it reports a malformed chunk, so
+    the front cannot tell them apart and refuses both (README, "provider serve")."""
+    host = urlsplit(live_provider.issuer).netloc
+    answer = raw_exchange(live_provider.issuer, (
+        f"POST /token HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "1c\r\ngrant_type=client_credentials\r\n0\r\nX-Trailer: 1\r\n\r\n").encode())
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b'"invalid_request"' in answer

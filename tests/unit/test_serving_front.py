@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 
 import pytest
-from flask import Flask, request
+from flask import Flask, make_response, request
 
 from provider.http_guards import allow_replay
 from provider.serving.environ import environ_for
@@ -77,6 +77,26 @@ def app() -> Flask:
         allow_replay(request.environ, 60)
         return {"calls": app.calls}
 
+    app.current = True
+
+    @app.get("/tracked")
+    def tracked():
+        app.calls += 1
+        allow_replay(request.environ, 60, lambda: app.current)
+        return {"calls": app.calls}
+
+    @app.get("/cookie")
+    def cookie():
+        app.calls += 1
+        allow_replay(request.environ, 60)
+        response = make_response({"calls": app.calls})
+        response.set_cookie("who", "one-client")
+        return response
+
+    @app.get("/broken")
+    def broken():
+        raise RuntimeError("an error handler would answer this")
+
     @app.post("/echo")
     def echo():
         return {"form": request.form.to_dict()}
@@ -121,6 +141,33 @@ def test_an_expired_replay_goes_back_to_the_app(app):
     assert app.calls == 2
 
 
+def test_a_replay_ends_when_what_it_was_built_from_changes(app):
+    front = Front(app, run_jobs=False)
+    serve(front, Scope(path="/tracked"))
+    serve(front, Scope(path="/tracked"))
+    assert app.calls == 1
+    app.current = False  # the key ring was replaced or invalidated
+    serve(front, Scope(path="/tracked"))
+    assert app.calls == 2
+
+
+def test_an_answer_that_sets_a_cookie_is_never_replayed(app):
+    front = Front(app, run_jobs=False)
+    serve(front, Scope(path="/cookie"))
+    serve(front, Scope(path="/cookie"))
+    assert app.calls == 2
+    assert "/cookie" not in front.replays
+
+
+def test_a_failure_below_the_apps_error_handlers_is_a_json_500(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = True  # Flask itself lets the exception out
+    front = Front(app, run_jobs=False)
+    status, headers, body = serve(front, Scope(path="/broken"))
+    assert status == 500
+    assert ("Content-Type", "application/json") in headers
+    assert b'"server_error"' in body
+
+
 def test_a_form_body_reaches_the_app(app):
     front = Front(app, run_jobs=False)
     scope = form_post(("content-length", "7"))
@@ -159,6 +206,8 @@ def test_the_environ_joins_repeated_headers_and_drops_underscored_names():
     assert environ["PATH_INFO"] == "/café/x".encode().decode("latin-1")
     assert environ["QUERY_STRING"] == "q=%20"
     assert (environ["REMOTE_ADDR"], environ["SERVER_PORT"]) == ("127.0.0.1", "5000")
+    assert environ["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert environ_for(Scope(http_version="1"), b"")["SERVER_PROTOCOL"] == "HTTP/1.0"
 
 
 def test_the_watchdog_acts_on_a_request_that_overruns_only():
