@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import select
 import socket
 import subprocess
 import sys
@@ -205,17 +206,38 @@ def start_provider(workers: int = 2, access_token_alg: str = "RS256",  # noqa: S
 NODE = ROOT / "bench" / "node"
 
 
+NODE_START_ATTEMPTS = 3
+NODE_START_SECONDS = 30
+
+
+def _launch_node(access_token_alg: str) -> tuple[subprocess.Popen, dict | None]:
+    """One try at starting server.mjs: the process and its endpoints line, or None
+    (and the process stopped) if it printed nothing in time. Once in a long run a
+    node process sat idle without listening or printing anything."""
+    process = subprocess.Popen(["node", "server.mjs"], cwd=NODE, stdout=subprocess.PIPE,
+                               text=True, env={**os.environ, "PORT": str(free_port()),
+                                               "NODE_ENV": "production",
+                                               "ACCESS_TOKEN_ALG": access_token_alg})
+    ready, _, _ = select.select([process.stdout], [], [], NODE_START_SECONDS)
+    line = process.stdout.readline() if ready else ""
+    process.stdout.close()
+    if not line:
+        process.kill()
+        process.wait(timeout=10)
+        return process, None
+    return process, json.loads(line)
+
+
 def start_node(access_token_alg: str = "RS256") -> Target:  # noqa: S107 - an algorithm
     """node-oidc-provider (bench/node/server.mjs) in one process, in-memory store."""
     if not (NODE / "node_modules").exists():
         subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=NODE, check=True)
-    port = free_port()
-    process = subprocess.Popen(["node", "server.mjs"], cwd=NODE, stdout=subprocess.PIPE,
-                               text=True, env={**os.environ, "PORT": str(port),
-                                               "NODE_ENV": "production",
-                                               "ACCESS_TOKEN_ALG": access_token_alg})
-    info = json.loads(process.stdout.readline())
-    process.stdout.close()
+    for _ in range(NODE_START_ATTEMPTS):
+        process, info = _launch_node(access_token_alg)
+        if info is not None:
+            break
+    else:
+        raise RuntimeError("node-oidc-provider did not start (bench/node/server.mjs)")
     endpoints = Endpoints(
         discovery=info["issuer"] + "/.well-known/openid-configuration", jwks=info["jwks_uri"],
         authorize=info["authorization_endpoint"], token=info["token_endpoint"],
