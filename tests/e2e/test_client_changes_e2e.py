@@ -24,12 +24,17 @@ def token_statuses(provider, client_id: str, secret: str) -> set[int]:
     return statuses
 
 
+def working_service(provider, name: str) -> tuple[str, str]:
+    """A new client_credentials client, already used on both workers: its id and secret."""
+    service = provider.create_client("--name", name, "--redirect-uri", "http://127.0.0.1:9/cb",
+                                     "--grant-type", "client_credentials", "--scope", "api:read")
+    client_id, secret = service["client_id"], service["client_secret"]
+    assert token_statuses(provider, client_id, secret) == {200}
+    return client_id, secret
+
+
 def test_a_rotated_secret_and_a_disabled_client_are_refused_at_once(live_provider):
-    service = live_provider.create_client("--name", "changing", "--redirect-uri",
-                                          "http://127.0.0.1:9/cb", "--grant-type",
-                                          "client_credentials", "--scope", "api:read")
-    client_id, old_secret = service["client_id"], service["client_secret"]
-    assert token_statuses(live_provider, client_id, old_secret) == {200}
+    client_id, old_secret = working_service(live_provider, "changing")
 
     rotated = live_provider.cli("clients", "rotate-secret", client_id)
     assert rotated.returncode == 0, rotated.stderr
@@ -44,11 +49,7 @@ def test_a_rotated_secret_and_a_disabled_client_are_refused_at_once(live_provide
 
 def test_a_change_made_outside_the_provider_is_seen_at_once(live_provider):
     """An operator's UPDATE in the sqlite3 shell: the trigger counts it as a change."""
-    service = live_provider.create_client("--name", "edited", "--redirect-uri",
-                                          "http://127.0.0.1:9/cb", "--grant-type",
-                                          "client_credentials", "--scope", "api:read")
-    client_id, secret = service["client_id"], service["client_secret"]
-    assert token_statuses(live_provider, client_id, secret) == {200}
+    client_id, secret = working_service(live_provider, "edited")
     with sqlite3.connect(live_provider.instance / "provider.db", timeout=30) as connection:
         connection.execute("UPDATE clients SET disabled = 1 WHERE client_id = ?", (client_id,))
     assert token_statuses(live_provider, client_id, secret) == {401}
