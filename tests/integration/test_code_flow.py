@@ -6,6 +6,7 @@ import jwt
 import pytest
 
 from provider import clock
+from tests.support.flows import auth_params
 from tests.support.protocol import basic_auth, pkce_pair, query_of
 from tests.support.settings import ISSUER
 
@@ -26,16 +27,6 @@ def native(make_client):
                        redirect_uris=("http://127.0.0.1:8765/callback",))
 
 
-def params_for(client: dict, challenge: str | None, **extra) -> dict:
-    params = {"response_type": "code", "client_id": client["client_id"],
-              "redirect_uri": client["redirect_uris"][0], "scope": "openid profile email",
-              "state": "st-123", "nonce": "n-456"}
-    if challenge:
-        params.update(code_challenge=challenge, code_challenge_method="S256")
-    params.update(extra)
-    return params
-
-
 def jwks_keys(client):
     return client.get("/.well-known/jwks.json").get_json()
 
@@ -51,7 +42,7 @@ def verify(token: str, client, audience: str, typ: str | None = None) -> dict:
 
 def test_confidential_client_code_flow_with_pkce(client, browser, alice, rp):
     verifier, challenge = pkce_pair()
-    response = browser.authorize(params_for(rp, challenge))
+    response = browser.authorize(auth_params(rp, challenge))
     assert response.status_code == 302
     redirect = query_of(response.headers["Location"])
     assert response.headers["Location"].startswith("https://rp.example/callback?")
@@ -93,7 +84,7 @@ def test_confidential_client_code_flow_with_pkce(client, browser, alice, rp):
 
 def test_public_client_code_flow(client, browser, alice, native):
     verifier, challenge = pkce_pair()
-    response = browser.authorize(params_for(native, challenge, scope="openid"))
+    response = browser.authorize(auth_params(native, challenge, scope="openid"))
     code = query_of(response.headers["Location"])["code"]
     token = client.post("/token", data={"grant_type": "authorization_code", "code": code,
                                         "client_id": native["client_id"],
@@ -106,16 +97,16 @@ def test_public_client_code_flow(client, browser, alice, native):
 
 def test_consent_is_remembered_and_prompt_none_then_succeeds(client, browser, alice, rp):
     _, challenge = pkce_pair()
-    first = browser.authorize(params_for(rp, challenge))
+    first = browser.authorize(auth_params(rp, challenge))
     assert "code" in query_of(first.headers["Location"])
-    again = client.get("/authorize", query_string=params_for(rp, challenge, prompt="none"))
+    again = client.get("/authorize", query_string=auth_params(rp, challenge, prompt="none"))
     assert again.status_code == 302
     assert "code" in query_of(again.headers["Location"])
 
 
 def test_prompt_none_without_login_is_login_required(client, alice, rp):
     _, challenge = pkce_pair()
-    response = client.get("/authorize", query_string=params_for(rp, challenge, prompt="none"))
+    response = client.get("/authorize", query_string=auth_params(rp, challenge, prompt="none"))
     result = query_of(response.headers["Location"])
     assert result["error"] == "login_required"
     assert result["state"] == "st-123"
@@ -124,7 +115,7 @@ def test_prompt_none_without_login_is_login_required(client, alice, rp):
 
 def test_denied_consent_returns_access_denied(browser, alice, rp):
     _, challenge = pkce_pair()
-    response = browser.authorize(params_for(rp, challenge), consent="deny")
+    response = browser.authorize(auth_params(rp, challenge), consent="deny")
     result = query_of(response.headers["Location"])
     assert result["error"] == "access_denied"
     assert result["iss"] == ISSUER

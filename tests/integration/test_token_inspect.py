@@ -23,8 +23,11 @@ from provider.extensions import db
 from provider.keys.lifecycle import revoke_key, rotate
 from provider.models import Client, LoginSession, RefreshToken, RefreshTokenFamily
 from provider.oauth.tokens import sign_jwt
-from tests.support.protocol import basic_auth, pkce_pair, query_of
+from tests.support.flows import sign_in
+from tests.support.protocol import basic_auth
 from tests.support.settings import ISSUER
+
+OFFLINE = "openid email offline_access"  # the scope the inspected tokens get by default
 
 CHEAP_CONFIG = """\
 PROVIDER_PASSWORD_TIME_COST = 1
@@ -131,20 +134,6 @@ def tamper(text: str) -> str:
     return f"{head}.{signature[:middle]}{flipped}{signature[middle + 1:]}"
 
 
-def code_flow(client, browser, rp: dict, scope: str = "openid email offline_access") -> dict:
-    verifier, challenge = pkce_pair()
-    response = browser.authorize({
-        "response_type": "code", "client_id": rp["client_id"], "scope": scope, "state": "s",
-        "redirect_uri": rp["redirect_uris"][0], "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    code = query_of(response.headers["Location"])["code"]
-    token = client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
-                        data={"grant_type": "authorization_code", "code": code,
-                              "redirect_uri": rp["redirect_uris"][0], "code_verifier": verifier})
-    assert token.status_code == 200, token.data
-    return token.get_json()
-
-
 def refresh(client, rp: dict, token: str):
     return client.post("/token", headers=basic_auth(rp["client_id"], rp["client_secret"]),
                        data={"grant_type": "refresh_token", "refresh_token": token})
@@ -242,7 +231,7 @@ def test_alg_none_is_never_accepted(app, client, service, inspect):
 
 
 def test_an_id_token_presented_as_an_access_token(client, browser, rp, inspect):
-    body = code_flow(client, browser, rp)
+    body = sign_in(client, browser, rp, scope=OFFLINE)
     document = verdict(inspect, body["id_token"])
     assert document["kind"] == "id_token"
     assert document["claims"]["aud"] == rp["client_id"]
@@ -357,7 +346,7 @@ def family(app) -> RefreshTokenFamily:
 
 
 def test_a_live_refresh_token_is_explained_without_its_digest(app, client, browser, rp, inspect):
-    body = code_flow(client, browser, rp)
+    body = sign_in(client, browser, rp, scope=OFFLINE)
     token = body["refresh_token"]
     # refresh tokens are random: one in 64 starts with "-", which only "--" keeps a token
     result = inspect("--json", "--", token)
@@ -388,7 +377,7 @@ def test_a_live_refresh_token_is_explained_without_its_digest(app, client, brows
 
 def test_a_used_refresh_token_inside_and_outside_the_grace_window(app, client, browser, rp,
                                                                   inspect):
-    first = code_flow(client, browser, rp)["refresh_token"]
+    first = sign_in(client, browser, rp, scope=OFFLINE)["refresh_token"]
     second = refresh(client, rp, first)
     assert second.status_code == 200
     document = verdict(inspect, first)
@@ -408,7 +397,7 @@ def test_a_used_refresh_token_inside_and_outside_the_grace_window(app, client, b
 
 
 def test_a_refresh_token_of_a_revoked_family_says_why(app, client, browser, rp, inspect):
-    first = code_flow(client, browser, rp)["refresh_token"]
+    first = sign_in(client, browser, rp, scope=OFFLINE)["refresh_token"]
     successor = refresh(client, rp, first).get_json()["refresh_token"]
     with clock.advance(app, 60):
         assert refresh(client, rp, first).status_code == 400  # reuse: the family is revoked
@@ -426,8 +415,8 @@ def test_a_refresh_token_of_a_revoked_family_says_why(app, client, browser, rp, 
 
 def test_refresh_tokens_that_expired_or_lost_their_session_or_user(app, client, browser, rp,
                                                                    inspect):
-    offline = code_flow(client, browser, rp)["refresh_token"]
-    bound = code_flow(client, browser, rp, scope="openid email")["refresh_token"]
+    offline = sign_in(client, browser, rp, scope=OFFLINE)["refresh_token"]
+    bound = sign_in(client, browser, rp, scope="openid email")["refresh_token"]
     with app.app_context():
         for session in db.session.scalars(db.select(LoginSession)):
             session.ended_at = clock.now()
