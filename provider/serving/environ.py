@@ -14,10 +14,7 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 
-# Headers whose names hold an underscore are dropped: "X_Forwarded_For" would
-# become the same HTTP_X_FORWARDED_FOR key as "X-Forwarded-For" (gunicorn and
-# nginx drop them too), and no client needs one.
-_JOINED_WITH = {"HTTP_COOKIE": "; "}
+_JOINED_WITH = {"HTTP_COOKIE": "; "}  # repeated headers: ", " but for these
 _PROTOCOLS = {"1": "HTTP/1.0", "1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
 
 
@@ -69,6 +66,9 @@ def environ_for(scope: Any, body: bytes | FailedBody) -> dict[str, Any]:
         "wsgi.input_terminated": True,
     }
     for name, value in scope.headers.items():
+        # a name holding an underscore is dropped: "X_Forwarded_For" would become the
+        # same HTTP_X_FORWARDED_FOR key as "X-Forwarded-For" (gunicorn and nginx drop
+        # them too), and no client needs one
         if "_" in name:
             continue
         key = "HTTP_" + name.upper().replace("-", "_")

@@ -92,7 +92,7 @@ class Front:
                 environ.get(REPLAY_CURRENT) or _always)
 
     def _replay_for(self, scope: Any) -> Replay | None:
-        if scope.method != "GET" or scope.query_string:
+        if not _plain_get(scope):
             return None
         replay = self.replays.get(scope.path)
         if replay is None or time.monotonic() >= replay.until or not replay.current():
@@ -169,11 +169,14 @@ class Front:
 
 def _replayable(environ: dict, scope: Any, status: int, headers: list[tuple[str, str]]) -> bool:
     """Only what the view marked, a plain GET's 200, and nothing tied to one client."""
-    if not environ.get(REPLAY_SECONDS) or status != 200:
-        return False
-    if scope.method != "GET" or scope.query_string:
+    if not environ.get(REPLAY_SECONDS) or status != 200 or not _plain_get(scope):
         return False
     return not any(name.lower() in ("set-cookie", "vary") for name, _ in headers)
+
+
+def _plain_get(scope: Any) -> bool:
+    """A GET with no query: the only requests a replay is kept for and answers."""
+    return scope.method == "GET" and not scope.query_string
 
 
 def _always() -> bool:
