@@ -56,7 +56,11 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
     with app.app_context():
         configure_engine(app)
         if app.config["PROVIDER_KEK"] is not None:
-            _check_key_encryption_key()
+            try:
+                _check_key_encryption_key()
+            except BaseException:
+                db.engine.dispose()  # the app is not handed out: close what it opened
+                raise
     init_authorization_server(app)
     background.init_app(app, jobs.JOBS)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from flask import Flask, Response, render_template, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .denylist import DenyListUnavailable
@@ -16,6 +17,7 @@ from .oauth.descriptions import safe_description
 ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied",
                404: "not_found", 405: "invalid_request", 413: "invalid_request",
                415: "invalid_request"}
+RETRY_AFTER_SECONDS = "5"
 
 
 def json_error(status: int, error: str, description: str) -> Response:
@@ -29,6 +31,22 @@ def json_error(status: int, error: str, description: str) -> Response:
 def _html_error(status: int, title: str, message: str) -> Response:
     body = render_template("account/error.html", title=title, message=message)
     return Response(body, status=status, mimetype="text/html")
+
+
+def temporarily_unavailable(description: str) -> Response:
+    """503 with ``Retry-After``: JSON ``temporarily_unavailable`` or a plain page."""
+    if wants_json():
+        response = json_error(503, "temporarily_unavailable", description)
+    else:
+        response = _html_error(503, "Temporarily unavailable",
+                               "The service is temporarily unavailable. Please try again.")
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -49,14 +67,18 @@ def register_error_handlers(app: Flask) -> None:
     def denylist_unavailable(exc: DenyListUnavailable):
         # Fail closed: a token whose revocation cannot be checked is not accepted.
         app.logger.error("deny-list unavailable on %s %s: %s", request.method, request.path, exc)
-        if wants_json():
-            response = json_error(503, "temporarily_unavailable",
-                                  "Token revocation state is unavailable; retry shortly.")
-        else:
-            response = _html_error(503, "Temporarily unavailable",
-                                   "The service is temporarily unavailable. Please try again.")
-        response.headers["Retry-After"] = "5"
-        return response
+        return temporarily_unavailable("Token revocation state is unavailable; retry shortly.")
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def database_unavailable(error: Exception):
+        # Unreachable, restarting, locked past its timeout, or a statement past its
+        # deadline: the request changed nothing (its transaction is rolled back at
+        # teardown), so the client may simply retry. The driver's text stays in the log.
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path,
+                         _first_line(error))
+        return temporarily_unavailable("The database is unavailable; retry shortly.")
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

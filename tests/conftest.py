@@ -1,7 +1,11 @@
 """Shared fixtures: a fresh instance per test (copied from a template that was
 initialised once), the Flask test client, factories, a browser-style helper that
-walks the authorization flow through the real login and consent forms, and a
-real redis-server. The machinery behind them lives in ``tests/support/``."""
+walks the authorization flow through the real login and consent forms, a real
+redis-server and a real PostgreSQL. The machinery behind them lives in
+``tests/support/``.
+
+Every test that uses an instance runs twice, on SQLite and on PostgreSQL (the
+``database`` parameter), except the browser tests, whose subject is the pages."""
 
 from __future__ import annotations
 
@@ -12,17 +16,41 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from provider import config as provider_config
 from provider import create_app
 from provider.extensions import db
 from tests.support import factories
 from tests.support.forms import Browser
+from tests.support.postgres_server import DatabaseSupply, PostgresServer, run_postgres_server
 from tests.support.redis_server import run_redis_server
 from tests.support.settings import CHEAP_HASHING, ISSUER, PASSWORD
-from tests.support.snapshots import copy_template_instance, make_template_instance
+from tests.support.snapshots import (
+    copy_template_instance,
+    make_template_database,
+    make_template_instance,
+)
+
+DATABASES = ("sqlite", "postgresql")
+TEMPLATE_DATABASE = "provider_template"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: real sockets")
+    config.addinivalue_line("markers", "sqlite_only: the test's subject is not the database")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" not in metafunc.fixturenames:
+        return
+    once = any(metafunc.definition.get_closest_marker(name) for name in ("browser",
+                                                                         "sqlite_only"))
+    metafunc.parametrize("database", DATABASES[:1] if once else DATABASES, indirect=True)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: the backend this run of the test uses."""
+    return request.param
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +59,58 @@ def template_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_template_instance(tmp_path_factory.mktemp("template-instance"))
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL cluster (``tests/support/postgres_server.py``), one per run."""
+    with run_postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_server: PostgresServer,
+                       template_instance: Path) -> Iterator[DatabaseSupply]:
+    """Fresh PostgreSQL databases, each a copy (``CREATE DATABASE ... TEMPLATE``) of one
+    initialised like the template instance."""
+    postgres_server.execute(f"CREATE DATABASE {TEMPLATE_DATABASE}")
+    make_template_database(template_instance, postgres_server.url(TEMPLATE_DATABASE))
+    supply = DatabaseSupply(postgres_server, TEMPLATE_DATABASE)
+    yield supply
+    supply.close()
+
+
 @pytest.fixture
-def instance(template_instance: Path, tmp_path: Path) -> Path:
+def database_url(database: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The test's own database: ``None`` (the instance's SQLite file) or a fresh
+    PostgreSQL database copied from the template, dropped afterwards."""
+    if database == "sqlite":
+        yield None
+        return
+    supply: DatabaseSupply = request.getfixturevalue("postgres_databases")
+    name = supply.take()
+    try:
+        yield supply.server.url(name)
+    finally:
+        supply.discard(name)
+
+
+@pytest.fixture
+def instance(template_instance: Path, tmp_path: Path, database_url: str | None,
+             monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's instance folder; on PostgreSQL ``DATABASE_URL`` names its database
+    for the app and for every ``provider`` command the test runs."""
+    if database_url is not None:
+        monkeypatch.setenv("DATABASE_URL", database_url)
     return copy_template_instance(template_instance, tmp_path / "instance")
+
+
+@pytest.fixture
+def operator_environment(database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider setting from the developer's environment, only the test's database
+    (for ``provider`` commands run against the test's instance)."""
+    for name in provider_config.ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    if database_url is not None:
+        monkeypatch.setenv("DATABASE_URL", database_url)
 
 
 @pytest.fixture
@@ -50,6 +127,7 @@ def app(instance: Path, app_config: dict) -> Iterator[Flask]:
     app.config["TESTING"] = True
     yield app
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 

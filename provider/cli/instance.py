@@ -10,7 +10,7 @@ from flask import current_app
 
 from .. import config as provider_config
 from .. import management
-from .operator_command import build_app, operator_command
+from .operator_command import build_app, close_connections, operator_command
 
 
 @click.command()
@@ -24,17 +24,23 @@ def init(seed_demo: bool) -> None:
     uninitialised = build_app(allow_uninitialised=True)
     if provider_config.read_instance_secrets(uninitialised.config, instance) is None:
         with uninitialised.app_context():
-            if management.stored_key_count():
-                raise management.ManagementError(
-                    "signing keys exist but the key-encryption key is missing: restore "
-                    f"{instance / provider_config.KEK_FILE} or set PROVIDER_KEY_ENCRYPTION_KEY; "
-                    "a new one would not open them")
+            try:
+                if management.stored_key_count():
+                    raise management.ManagementError(
+                        "signing keys exist but the key-encryption key is missing: restore "
+                        f"{instance / provider_config.KEK_FILE} or set "
+                        "PROVIDER_KEY_ENCRYPTION_KEY; a new one would not open them")
+            finally:
+                close_connections()
         created += provider_config.create_instance_secrets(instance, (provider_config.KEK_FILE,))
     for name in created:
         click.echo(f"created {instance / name} (mode 0600)")
     with build_app().app_context():
-        for line in management.initialise(seed_demo=seed_demo):
-            click.echo(line)
+        try:
+            for line in management.initialise(seed_demo=seed_demo):
+                click.echo(line)
+        finally:
+            close_connections()
 
 
 @click.command()

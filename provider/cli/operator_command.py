@@ -10,6 +10,7 @@ import click
 from flask import Flask
 
 from ..config import ConfigurationError
+from ..extensions import db
 from ..keys.encryption import KeyDecryptionError
 from ..management import ManagementError
 
@@ -40,6 +41,15 @@ def build_app(allow_uninitialised: bool = False, refuse_unsafe: bool = True) -> 
     return create_app(allow_uninitialised=allow_uninitialised, refuse_unsafe=refuse_unsafe)
 
 
+def close_connections() -> None:
+    """Close the pooled connections of a command's own app (a server sees a clean
+    goodbye, not a dropped socket); an app handed to the command keeps its own."""
+    context = click.get_current_context(silent=True)
+    if context is None or not isinstance(context.obj, Flask):
+        db.session.remove()  # hands the session's connection back to the pool first
+        db.engine.dispose()
+
+
 def operator_command(*, app_context: bool = True, allow_uninitialised: bool = False,
                      refuse_unsafe: bool = True) -> Callable[[Command], Command]:
     """Run the command inside the app's context and turn expected failures into one line.
@@ -57,7 +67,10 @@ def operator_command(*, app_context: bool = True, allow_uninitialised: bool = Fa
                 if not app_context:
                     return command(*args, **kwargs)
                 with build_app(allow_uninitialised, refuse_unsafe).app_context():
-                    return command(*args, **kwargs)
+                    try:
+                        return command(*args, **kwargs)
+                    finally:
+                        close_connections()
             except click.ClickException:
                 raise
             except OPERATOR_ERRORS as exc:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .database import engine_options, normalise_database_url
 from .settings import DEFAULTS, ENVIRONMENT, SETTING, SETTINGS
 from .validation import ConfigurationError
 
@@ -75,8 +76,10 @@ def _derive(config: dict[str, Any], instance: Path) -> None:
         config["PROVIDER_DEFAULT_AUDIENCE"] = config["PROVIDER_ISSUER"]
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'provider.db'}"
+    config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     validate(config)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
     issuer_is_https = config["PROVIDER_ISSUER"].startswith("https://")
     config["SESSION_COOKIE_SECURE"] = issuer_is_https
     config["PREFERRED_URL_SCHEME"] = "https" if issuer_is_https else "http"

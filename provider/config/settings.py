@@ -20,6 +20,7 @@ from .validation import (
     positive_seconds,
     signing_algorithms,
     whole_number_from_one,
+    whole_number_from_zero,
 )
 
 
@@ -55,6 +56,17 @@ SETTINGS: tuple[Setting, ...] = (
             "folder", parse=str),
     Setting("PROVIDER_SQLITE_BUSY_TIMEOUT_MS", 15000,
             "SQLite only: how long a writer waits for the lock before giving up"),
+    Setting("PROVIDER_DB_POOL_SIZE", 4, "PostgreSQL: connections each worker process keeps",
+            parse=int, checks=(whole_number_from_one,)),
+    Setting("PROVIDER_DB_POOL_MAX_OVERFLOW", 4, "PostgreSQL: connections a worker may open "
+            "beyond the pool when busy", parse=int, checks=(whole_number_from_zero,)),
+    Setting("PROVIDER_DB_POOL_TIMEOUT_SECONDS", 3, "PostgreSQL: how long a request waits "
+            "for a free connection before 503", parse=float, checks=(positive_seconds,)),
+    Setting("PROVIDER_DB_CONNECT_TIMEOUT_SECONDS", 3, "PostgreSQL: how long opening a "
+            "connection may take before 503", parse=int, checks=(whole_number_from_one,)),
+    Setting("PROVIDER_DB_STATEMENT_TIMEOUT_MS", 5000, "PostgreSQL: the deadline of every "
+            "statement and lock wait, milliseconds", parse=int,
+            checks=(whole_number_from_one,)),
     Setting("REDIS_URL", None, "Redis for the access-token deny-list; unset: the database "
             "holds it", parse=str),
     Setting("PROVIDER_DENYLIST_KEY_PREFIX", "provider:denied-jti:",

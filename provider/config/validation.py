@@ -92,6 +92,13 @@ def whole_number_from_one(name: str, config: Mapping[str, Any]) -> None:
         raise ConfigurationError(f"{name} must be a whole number of at least 1")
 
 
+def whole_number_from_zero(name: str, config: Mapping[str, Any]) -> None:
+    """A whole number, 0 or more."""
+    value = config[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be a whole number, 0 or more")
+
+
 def at_least(other: str) -> Check:
     """The value must not be below setting ``other`` (checked before this one)."""
 

@@ -16,7 +16,6 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 
 from provider import clock, management
-from provider import config as provider_config
 from provider.cli import main
 from provider.extensions import db
 from provider.models import AuditEvent, LoginSession, LoginThrottle
@@ -246,9 +245,7 @@ def test_failures_are_forgotten_after_a_day_without_one(app, client, alice):
 
 
 @pytest.fixture
-def cli(instance: Path, monkeypatch: pytest.MonkeyPatch):
-    for name in provider_config.ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
+def cli(instance: Path, operator_environment: None):
     (instance / "config.py").write_text("PROVIDER_PASSWORD_TIME_COST = 1\n"
                                         "PROVIDER_PASSWORD_MEMORY_COST = 8\n"
                                         "PROVIDER_PASSWORD_PARALLELISM = 1\n")

@@ -38,11 +38,9 @@ ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 
 
 @pytest.fixture
-def inspect(app, instance: Path, monkeypatch: pytest.MonkeyPatch):
+def inspect(app, instance: Path, operator_environment: None):
     """``provider token inspect ARGS`` on the test's app (so ``clock.advance(app, …)``
     reaches it), configured as the instance would be; the click Result."""
-    for name in provider_config.ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
     (instance / "config.py").write_text(CHEAP_CONFIG)
 
     def run(*args: str, stdin: str | None = None) -> Result:

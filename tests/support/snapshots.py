@@ -39,6 +39,16 @@ def make_template_instance(path: Path) -> Path:
     return path
 
 
+def make_template_database(instance: Path, url: str) -> None:
+    """Initialise the database at ``url`` for the instance in ``instance``: schema and
+    signing keys, encrypted with that instance's key-encryption key."""
+    app = create_app({"PROVIDER_INSTANCE_PATH": str(instance), "DATABASE_URL": url,
+                      **CHEAP_HASHING})
+    with app.app_context():
+        management.initialise()
+        db.engine.dispose()
+
+
 def copy_template_instance(template: Path, path: Path) -> Path:
     shutil.copytree(template, path)
     return path
