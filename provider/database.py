@@ -10,6 +10,7 @@ wrote in between; one that takes the lock up front simply waits its turn.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from .extensions import db
@@ -89,6 +90,20 @@ def begin_write() -> None:
     if db.session().in_transaction():
         db.session.rollback()
     db.session.connection(execution_options={IMMEDIATE: True})
+
+
+def serialise(name: str) -> None:
+    """Make this writing transaction the only one under ``name`` until it ends.
+
+    On SQLite every writer is already alone (BEGIN IMMEDIATE). On PostgreSQL it is a
+    transaction-level advisory lock, for operations that read, decide and write
+    several rows, such as signing-key rotation, where row claims do not fit.
+    Call it after ``begin_write`` and before the operation's first read.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def writing(func: F) -> F:
