@@ -106,6 +106,14 @@ def serialise(name: str) -> None:
     db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+def lift_statement_deadline() -> None:
+    """Let this transaction's statements run past the per-statement deadline (on
+    PostgreSQL; SQLite has none): for housekeeping that may delete a large backlog,
+    which would otherwise time out on every run while the backlog grows."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL statement_timeout = 0"))
+
+
 def writing(func: F) -> F:
     """Start ``func``'s transaction as a writer; for operations that read, then write,
     then commit themselves (operator commands, background jobs)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import clock, denylist
 from ..accounts import interactions, throttle
-from ..database import writing
+from ..database import lift_statement_deadline, writing
 from ..extensions import db
 from ..models import (
     AuditEvent,
@@ -24,6 +24,7 @@ RETENTION = 30 * 24 * 3600  # ended sessions, dead families and finished deliver
 @writing
 def purge() -> dict[str, int]:
     """Remove what can never be used again; returns how many rows went, per kind."""
+    lift_statement_deadline()
     now = clock.now()
     old = now - RETENTION
     counts = {

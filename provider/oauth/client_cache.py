@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Client
 
 CACHE_KEY = "provider_client_cache"
+MAX_CLIENT_ID = 64  # clients.client_id is String(64)
 MAX_CLIENTS = 20_000  # per process; past it the oldest entries make room
 _TABLE = Client.__table__
 # Core, on the session's connection: the ORM's execute path would cost what is saved
@@ -28,6 +29,8 @@ _GENERATION = db.select(_TABLE.c.generation, _TABLE.c.created_at).where(
 def current_client(client_id: str) -> Client | None:
     """The client ``client_id`` as stored now (disabled ones included), or None. The
     object is shared by the process's requests: read it, never change it."""
+    if len(client_id) > MAX_CLIENT_ID or "\x00" in client_id:
+        return None  # no stored id is like it (PostgreSQL would refuse the lookup)
     row = db.session.connection().execute(_GENERATION, {"client_id": client_id}).first()
     cache: dict[str, Client] = current_app.extensions.setdefault(CACHE_KEY, {})
     if row is None:

@@ -8,9 +8,13 @@ that where the request arrives.
 
 from __future__ import annotations
 
+import re
+
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
+
+CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -35,4 +39,9 @@ class S256CodeChallenge(CodeChallenge):
             raise InvalidRequestError("'code_challenge_method' is required and must be S256.")
         if method != "S256":
             raise InvalidRequestError("Only the S256 'code_challenge_method' is supported.")
+        # Authlib's pattern ends in "$", which also matches before a final newline:
+        # 128 characters and a "\n" would pass and then not fit the stored column
+        if not isinstance(challenge, str) or not CHALLENGE.fullmatch(challenge):
+            raise InvalidRequestError("Invalid 'code_challenge': 43 to 128 characters of "
+                                      "A-Z a-z 0-9 - . _ ~ (RFC 7636 section 4.2).")
         super().validate_code_challenge(grant, redirect_uri)

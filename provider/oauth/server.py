@@ -45,7 +45,7 @@ class ProviderAuthorizationServer(AuthorizationServer):
 
 
 def query_client(client_id: str) -> Client | None:
-    if not isinstance(client_id, str) or len(client_id) > 64:
+    if not isinstance(client_id, str):
         return None
     client = current_client(client_id)
     return client if client is not None and not client.disabled else None
