@@ -23,9 +23,13 @@ Job = Callable[[Flask], Any]
 class Scheduler:
     jobs: tuple[Job, ...]
     wakeup: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
 
     def run_due(self, app: Flask) -> None:
         for job in self.jobs:
+            if self.stopping.is_set():
+                return
             try:
                 job(app)
             except Exception:  # a failing job must not kill the scheduler thread
@@ -35,14 +39,25 @@ class Scheduler:
         """Run the due jobs every ``tick_seconds`` on a daemon thread of this process."""
 
         def loop() -> None:
-            while True:
+            while not self.stopping.is_set():
                 self.run_due(app)
                 self.wakeup.wait(tick_seconds)
                 self.wakeup.clear()
 
-        thread = threading.Thread(target=loop, name="provider-jobs", daemon=True)
-        thread.start()
-        return thread
+        self.stopping.clear()
+        self.thread = threading.Thread(target=loop, name="provider-jobs", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def stop(self, timeout: float) -> bool:
+        """Start no further job and wait up to ``timeout`` for the running one to end
+        (it releases its own lease); False if it is still running."""
+        self.stopping.set()
+        self.wakeup.set()
+        if self.thread is None:
+            return True
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
 
 
 def init_app(app: Flask, jobs: Sequence[Job]) -> None:

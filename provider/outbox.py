@@ -36,13 +36,14 @@ class OutboxWorkers:
         self._idle = threading.Condition(self._lock)
         self._running = 0
         self._busy_clients: set[str] = set()
+        self._stopping = False
 
     def dispatch(self, app: Flask) -> int:
         """Start threads for what is due, up to the bound; returns how many started.
         Never waits on a delivery."""
         with self._lock:
             free, busy = self.threads - self._running, set(self._busy_clients)
-        if free <= 0:
+        if free <= 0 or self._stopping:
             return 0
         with app.app_context():
             waiting = len(backchannel.due(free, exclude_clients=busy))
@@ -53,6 +54,13 @@ class OutboxWorkers:
             threading.Thread(target=self._work, args=(app,), name="provider-outbox",
                              daemon=True).start()
         return started
+
+    def stop(self, timeout: float) -> bool:
+        """Claim nothing more; wait up to ``timeout`` for the attempts in flight (a
+        delivery not attempted stays due for another process); False on timeout."""
+        with self._lock:
+            self._stopping = True
+        return self.wait_idle(timeout)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no outbox thread of this process is running; False on timeout."""
@@ -80,6 +88,8 @@ class OutboxWorkers:
 
     def _claim_next(self) -> Claim | None:
         with self._lock:
+            if self._stopping:
+                return None
             busy = set(self._busy_clients)
         for delivery_id, client_id in backchannel.due(self.threads * 4, exclude_clients=busy):
             with self._lock:

@@ -31,6 +31,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from ..http_guards import MALFORMED_BODY, REPLAY_CURRENT, REPLAY_SECONDS
 from ..jobs import start_scheduler
 from .environ import FailedBody, environ_for
+from .shutdown import JOBS_STOP_SECONDS, stop_jobs
 from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,11 @@ class Front:
         self.watchdog.start()
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """granian calls this in each worker once its requests have finished (SIGTERM):
+        the jobs stop and give their leases back, so a restarted process resumes now."""
         self.watchdog.stop()
+        if self.run_jobs:
+            stop_jobs(self.app, JOBS_STOP_SECONDS)
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":

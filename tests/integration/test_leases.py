@@ -8,9 +8,10 @@ import json
 import os
 import threading
 
-from provider import clock, leases
+from provider import background, clock, leases
 from provider.extensions import db
 from provider.models import Lease
+from provider.serving.shutdown import stop_jobs
 
 
 def in_a_fork(app, work) -> dict:
@@ -66,3 +67,31 @@ def test_a_process_keeps_one_name_across_its_threads():
     for thread in threads:
         thread.join()
     assert len(set(names)) == 1 and f":{os.getpid()}:" in names[0]
+
+
+def test_shutdown_waits_for_the_running_job_then_hands_its_leases_back(app):
+    """SIGTERM's path (``Front.__rsgi_del__``): the job in progress finishes, no new
+    one starts, and every lease this process holds is free for the next process."""
+    started, finish, runs = threading.Event(), threading.Event(), []
+
+    def slow_job(job_app) -> None:
+        with job_app.app_context():
+            assert leases.try_acquire("slow-job", seconds=600)
+        runs.append(clock.now())
+        started.set()
+        finish.wait(5)
+
+    scheduler = background.scheduler(app)
+    scheduler.jobs = (slow_job,)
+    with app.app_context():
+        assert leases.try_acquire("held-elsewhere", seconds=600, holder_id="other:1:aa")
+    scheduler.start(app, tick_seconds=0.01)
+    assert started.wait(5)
+    threading.Timer(0.2, finish.set).start()
+    stop_jobs(app, timeout=5)
+    assert not scheduler.thread.is_alive() and len(runs) == 1
+    with app.app_context():
+        holders = dict(db.session.execute(db.select(Lease.name, Lease.holder)).all())
+        assert holders == {"slow-job": None, "held-elsewhere": "other:1:aa"}
+        other = leases.holder() + "-restarted"
+        assert leases.try_acquire("slow-job", seconds=60, holder_id=other)
