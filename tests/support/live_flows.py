@@ -19,8 +19,12 @@ TIMEOUT = 60
 
 
 class HttpUserAgent:
-    def __init__(self, issuer: str) -> None:
-        self.issuer = issuer
+    """``via``: send every request to this address instead of the issuer's (one
+    process behind a proxy); redirects to the issuer are followed there too."""
+
+    def __init__(self, issuer: str, via: str | None = None) -> None:
+        self.issuer = via or issuer
+        self.redirects_to = issuer
         self.http = requests.Session()
 
     def _form(self, url: str) -> dict[str, str]:
@@ -41,9 +45,10 @@ class HttpUserAgent:
             location = response.headers.get("Location")
             if response.status_code not in (302, 303) or not location:
                 return response
-            url = urljoin(self.issuer + "/", location)
-            if not url.startswith(self.issuer + "/"):
+            url = urljoin(self.redirects_to + "/", location)
+            if not url.startswith(self.redirects_to + "/"):
                 return response
+            url = self.issuer + url[len(self.redirects_to):]
             path = urlsplit(url).path
             if path == "/login":
                 data = {**self._form(url), "username": username, "password": password,

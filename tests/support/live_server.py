@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from tests.support.settings import CHEAP_CONFIG, PASSWORD
 
@@ -38,6 +40,10 @@ class LiveProvider:
     env: dict
     process: subprocess.Popen
     users: dict = field(default_factory=dict)
+    direct: str = ""  # this process's own address; the issuer's unless behind a proxy
+
+    def __post_init__(self) -> None:
+        self.direct = self.direct or self.issuer
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / "provider"), *args], env=self.env, input=stdin,
@@ -60,13 +66,17 @@ class LiveProvider:
 
 @contextmanager
 def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
-                    extra_config: str = "") -> Iterator[LiveProvider]:
-    """``provider init`` and ``provider serve`` (two workers) in ``instance``, with
-    ``extra_env`` on top of the usual environment and ``extra_config`` appended to
-    ``instance/config.py``; alice exists. Stopped on exit."""
+                    extra_config: str = "", *, issuer: str | None = None,
+                    workers: int = 2, with_alice: bool = True) -> Iterator[LiveProvider]:
+    """``provider init`` and ``provider serve`` (``workers`` workers) in ``instance``,
+    with ``extra_env`` on top of the usual environment and ``extra_config`` appended
+    to ``instance/config.py``; alice exists unless not ``with_alice``. ``issuer``:
+    the address of a proxy in front, when it is not the process's own. Stopped on
+    exit."""
     (instance / "config.py").write_text(CHEAP_CONFIG + extra_config)
     port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
+    direct = f"http://127.0.0.1:{port}"
+    issuer = issuer or direct
     env = {**os.environ, "PROVIDER_INSTANCE_PATH": str(instance), "PORT": str(port),
            "PROVIDER_ISSUER": issuer, **(extra_env or {})}
     init = subprocess.run([str(BIN / "provider"), "init"], env=env, capture_output=True,
@@ -74,15 +84,16 @@ def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
     assert init.returncode == 0, init.stderr
     log = open(instance / "server.log", "w")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
-        [str(BIN / "provider"), "serve", "--port", str(port), "--workers", "2"],
+        [str(BIN / "provider"), "serve", "--port", str(port), "--workers", str(workers)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        provider = LiveProvider(issuer=issuer, instance=instance, env=env, process=process)
+        provider = LiveProvider(issuer=issuer, instance=instance, env=env, process=process,
+                                direct=direct)
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(issuer + "/.well-known/openid-configuration", timeout=1).ok:
+                if requests.get(direct + "/.well-known/openid-configuration", timeout=1).ok:
                     break
             except requests.RequestException:  # not up yet, or too busy to answer
                 pass
@@ -90,9 +101,10 @@ def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
                 log.flush()
                 pytest.fail("provider did not start:\n" + (instance / "server.log").read_text())
             time.sleep(0.1)
-        provider.users["alice"] = provider.create_user(
-            "alice", "--email", "alice@example.com", "--name", "Alice Example",
-            "--role", "user", "--role", "admin")
+        if with_alice:
+            provider.users["alice"] = provider.create_user(
+                "alice", "--email", "alice@example.com", "--name", "Alice Example",
+                "--role", "user", "--role", "admin")
         yield provider
     finally:
         stop_process(process)
@@ -100,7 +112,17 @@ def launch_provider(instance: Path, extra_env: dict[str, str] | None = None,
 
 
 def query(provider: LiveProvider, sql: str, *args) -> list[tuple]:
-    """Read-only look into the live provider's SQLite database."""
+    """A look into the live provider's database: its SQLite file (read-only), or the
+    PostgreSQL database its ``DATABASE_URL`` names. ``?`` placeholders either way."""
+    url = provider.env.get("DATABASE_URL")
+    if url:
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.exec_driver_sql(
+                    sql.replace("?", "%s"), args).fetchall()]
+        finally:
+            engine.dispose()
     uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
         return connection.execute(sql, args).fetchall()
