@@ -9,6 +9,14 @@
 # PORT = 5000
 # DATABASE_URL = "postgresql+psycopg://provider:secret@db.internal/provider"
 
+# PostgreSQL only: each worker's pool (kept, and extra when busy), how long a request
+# waits for a pooled connection or for a new one, and every statement's deadline.
+# PROVIDER_DB_POOL_SIZE = 4
+# PROVIDER_DB_POOL_MAX_OVERFLOW = 4
+# PROVIDER_DB_POOL_TIMEOUT_SECONDS = 3
+# PROVIDER_DB_CONNECT_TIMEOUT_SECONDS = 3
+# PROVIDER_DB_STATEMENT_TIMEOUT_MS = 5000
+
 # Redis for the access-token deny-list, shared by every worker and host (unset: the
 # database holds it). Keys are PREFIX + jti; a request waits at most TIMEOUT seconds
 # for Redis, then fails closed with 503.

@@ -39,12 +39,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: the test's subject is not the database")
 
 
+# the live providers of tests/e2e/conftest.py, one per database for the whole run
+LIVE_PROVIDERS = ("live_provider", "live_provider_no_grace")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "database" not in metafunc.fixturenames:
-        return
     once = any(metafunc.definition.get_closest_marker(name) for name in ("browser",
                                                                          "sqlite_only"))
-    metafunc.parametrize("database", DATABASES[:1] if once else DATABASES, indirect=True)
+    databases = DATABASES[:1] if once else DATABASES
+    if "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", databases, indirect=True)
+    for name in LIVE_PROVIDERS:
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, databases, indirect=True, scope="session")
 
 
 @pytest.fixture

@@ -119,10 +119,12 @@ def query(provider: LiveProvider, sql: str, *args) -> list[tuple]:
         engine = create_engine(url, poolclass=NullPool)
         try:
             with engine.connect() as connection:
-                return [tuple(row) for row in connection.exec_driver_sql(
-                    sql.replace("?", "%s"), args).fetchall()]
+                rows = connection.exec_driver_sql(sql.replace("?", "%s"), args).fetchall()
         finally:
             engine.dispose()
+        # JSON columns as the text SQLite hands back (psycopg parses them)
+        return [tuple(json.dumps(value) if isinstance(value, dict | list) else value
+                      for value in row) for row in rows]
     uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=30)) as connection:
         return connection.execute(sql, args).fetchall()

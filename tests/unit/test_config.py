@@ -25,6 +25,7 @@ from provider.config import (
     refuse_unsafe_start,
     unsafe_settings,
 )
+from provider.config.database import engine_options, normalise_database_url
 from tests.support.settings import CHEAP_HASHING
 
 STRONG_SECRET = "s" * 48
@@ -461,3 +462,26 @@ def test_key_rotation_interval_must_exceed_the_publication_delay(folder):
 def test_signing_algorithm_settings_are_validated(folder, overrides):
     with pytest.raises(ConfigurationError):
         settings(folder, **overrides)
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db.internal/provider",
+                                 "postgresql://u:p@db.internal/provider",
+                                 "POSTGRESQL+psycopg://u:p@db.internal/provider"])
+def test_postgres_spellings_mean_psycopg(url):
+    assert normalise_database_url(url) == "postgresql+psycopg://u:p@db.internal/provider"
+
+
+def test_a_database_url_that_is_no_url_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        normalise_database_url("db.internal/provider")
+
+
+def test_postgresql_gets_a_sized_pre_pinged_pool_with_deadlines_and_sqlite_none():
+    config = {**DEFAULTS, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/provider",
+              "PROVIDER_DB_STATEMENT_TIMEOUT_MS": 2500}
+    options = engine_options(config)
+    assert options["pool_pre_ping"] is True
+    assert (options["pool_size"], options["max_overflow"]) == (4, 4)
+    assert "statement_timeout=2500" in options["connect_args"]["options"]
+    assert options["connect_args"]["connect_timeout"] == 3
+    assert engine_options({**config, "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}) == {}
