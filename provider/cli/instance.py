@@ -22,17 +22,18 @@ def init(seed_demo: bool) -> None:
     instance = provider_config.instance_path()
     created = provider_config.create_instance_secrets(instance, (provider_config.SECRET_KEY_FILE,))
     uninitialised = build_app(allow_uninitialised=True)
-    if provider_config.read_instance_secrets(uninitialised.config, instance) is None:
-        with uninitialised.app_context():
-            try:
+    with uninitialised.app_context():
+        try:  # its connections close either way: it checked the key-encryption key too
+            if provider_config.read_instance_secrets(uninitialised.config, instance) is None:
                 if management.stored_key_count():
                     raise management.ManagementError(
                         "signing keys exist but the key-encryption key is missing: restore "
                         f"{instance / provider_config.KEK_FILE} or set "
                         "PROVIDER_KEY_ENCRYPTION_KEY; a new one would not open them")
-            finally:
-                close_connections()
-        created += provider_config.create_instance_secrets(instance, (provider_config.KEK_FILE,))
+                created += provider_config.create_instance_secrets(
+                    instance, (provider_config.KEK_FILE,))
+        finally:
+            close_connections()
     for name in created:
         click.echo(f"created {instance / name} (mode 0600)")
     with build_app().app_context():
