@@ -13,8 +13,9 @@ from tests.support.live_server import LiveProvider, launch_provider
 
 def database_env(request: pytest.FixtureRequest, name: str) -> dict[str, str]:
     """The live provider's ``DATABASE_URL``: none (its SQLite file) or a new database
-    ``name`` on the session's PostgreSQL (the ``database`` parameter, see conftest)."""
-    if request.param == "sqlite":
+    ``name`` on the session's PostgreSQL (the parameter conftest gives the fixture; a
+    test that asks for the provider by name, with no parameter, gets SQLite)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         return {}
     server = request.getfixturevalue("postgres_server")
     server.execute(f"CREATE DATABASE {name}")

@@ -9,6 +9,8 @@ import sqlite3
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 pytestmark = pytest.mark.e2e
 REQUESTS = 12  # on fresh connections, so both workers answer some
@@ -48,8 +50,18 @@ def test_a_rotated_secret_and_a_disabled_client_are_refused_at_once(live_provide
 
 
 def test_a_change_made_outside_the_provider_is_seen_at_once(live_provider):
-    """An operator's UPDATE in the sqlite3 shell: the trigger counts it as a change."""
+    """An operator's UPDATE in the sqlite3 shell or psql: the trigger counts it as a
+    change."""
     client_id, secret = working_service(live_provider, "edited")
-    with sqlite3.connect(live_provider.instance / "provider.db", timeout=30) as connection:
-        connection.execute("UPDATE clients SET disabled = 1 WHERE client_id = ?", (client_id,))
+    url = live_provider.env.get("DATABASE_URL")
+    if url:
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE clients SET disabled = true WHERE client_id = :id"),
+                               {"id": client_id})
+        engine.dispose()
+    else:
+        with sqlite3.connect(live_provider.instance / "provider.db", timeout=30) as connection:
+            connection.execute("UPDATE clients SET disabled = 1 WHERE client_id = ?",
+                               (client_id,))
     assert token_statuses(live_provider, client_id, secret) == {401}
