@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.support.live_server import launch_provider
+from tests.support.live_server import launch_provider, query
 
 pytestmark = pytest.mark.e2e
 
@@ -75,8 +75,13 @@ def test_a_killed_worker_is_replaced(tmp_path):
             assert requests.get(provider.issuer + DISCOVERY, timeout=10).status_code == 200
 
 
-def test_sigterm_lets_a_request_in_progress_finish(tmp_path):
+def test_sigterm_lets_a_request_in_progress_finish_and_leases_are_handed_back(tmp_path):
     with launch_provider(tmp_path) as provider:
+        # the hourly purge is a once-per-period lease some worker took at start-up
+        deadline = time.monotonic() + 10
+        while not query(provider, "SELECT 1 FROM leases WHERE holder IS NOT NULL"):
+            assert time.monotonic() < deadline, "no worker took the purge lease"
+            time.sleep(0.1)
         service = provider.create_client("--name", "graceful", "--redirect-uri",
                                          "http://127.0.0.1:9/cb", "--grant-type",
                                          "client_credentials", "--scope", "api:read")
@@ -100,6 +105,8 @@ def test_sigterm_lets_a_request_in_progress_finish(tmp_path):
         assert provider.process.wait(timeout=20) == 0
         with pytest.raises(requests.ConnectionError):
             requests.get(provider.issuer + DISCOVERY, timeout=5)
+        # each worker stopped its jobs and released what it held: a restart resumes now
+        assert query(provider, "SELECT name FROM leases WHERE holder IS NOT NULL") == []
 
 
 def test_a_body_over_the_size_limit_is_a_413(live_provider):
