@@ -7,6 +7,7 @@ the back-channel outbox (each logout delivered once) are shared."""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 
 import pytest
@@ -22,6 +23,7 @@ from tests.support.settings import PASSWORD
 pytestmark = pytest.mark.e2e
 
 REDIRECT_URI = "http://127.0.0.1:9/cb"
+RACERS = 50
 SHARED_CONFIG = "PROVIDER_KEY_CACHE_SECONDS = 1\nPROVIDER_OUTBOUND_ALLOW_PRIVATE = True\n"
 
 
@@ -109,17 +111,30 @@ def test_login_code_refresh_userinfo_and_revocation_on_different_processes(clust
     assert [userinfo(p.direct, successor["access_token"]) for p in (a, b, c)] == [401] * 3
 
 
-def test_a_code_is_redeemed_once_across_processes(cluster):
-    issuer, (a, b, c) = cluster
-    client = b.create_client("--name", "Once", "--redirect-uri", REDIRECT_URI, "--trusted")
-    response = authorize(HttpUserAgent(issuer, via=b.direct), client)
+def test_fifty_concurrent_redemptions_of_one_code_on_three_processes_have_one_winner(cluster):
+    issuer, processes = cluster
+    client = processes[1].create_client("--name", "Once", "--redirect-uri", REDIRECT_URI,
+                                        "--trusted")
+    response = authorize(HttpUserAgent(issuer, via=processes[1].direct), client)
     code = query_of(response.headers["Location"])["code"]
-    answers = [requests.post(p.direct + "/token", auth=auth_of(client), timeout=TIMEOUT,
-                             data={"grant_type": "authorization_code", "code": code,
-                                   "redirect_uri": REDIRECT_URI,
-                                   "code_verifier": response.verifier})
-               for p in (c, a, b)]
-    assert [r.status_code for r in answers] == [200, 400, 400]
+    barrier, answers = threading.Barrier(RACERS), [None] * RACERS
+
+    def redeem(index: int) -> None:
+        barrier.wait(timeout=TIMEOUT)
+        answers[index] = requests.post(
+            processes[index % 3].direct + "/token", auth=auth_of(client), timeout=TIMEOUT,
+            data={"grant_type": "authorization_code", "code": code,
+                  "redirect_uri": REDIRECT_URI, "code_verifier": response.verifier})
+
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=2 * TIMEOUT)
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [400] * (RACERS - 1), statuses
+    assert {answer.json()["error"] for answer in answers if answer.status_code == 400} == {
+        "invalid_grant"}
 
 
 def test_a_rotated_key_is_published_and_used_by_every_process(cluster):
