@@ -16,6 +16,9 @@ import datetime
 import os
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +27,7 @@ import requests
 from bench import seed, wrk_runner
 from bench.targets import ROOT, Target, basic, start_hello, start_node, start_provider
 from bench.wrk_runner import Figures
+from tests.support.postgres_server import DURABLE, PostgresServer, run_postgres_server
 
 WORKLOADS = {
     "W1": "discovery GET",
@@ -195,10 +199,31 @@ def main() -> None:
     parser.add_argument("--skip-hello", action="store_true")
     parser.add_argument("--skip-variants", action="store_true",
                         help="no ES256/EdDSA rows and no scaling row")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="the provider on a PostgreSQL cluster started for the run "
+                             "(durable, synchronous_commit=off) instead of SQLite")
     args = parser.parse_args()
+    with ExitStack() as stack:
+        provider = start_provider
+        if args.postgresql:
+            provider = postgresql_provider(stack.enter_context(run_postgres_server(DURABLE)))
+            args.skip_variants = True  # the scaling row's seed writes a SQLite file
+        run(args, provider, "PostgreSQL" if args.postgresql else "SQLite")
+
+
+def postgresql_provider(server: PostgresServer) -> Callable[[], Target]:
+    """``start_provider`` on a new empty database of ``server`` at each start."""
+    def start() -> Target:
+        name = f"bench_{uuid.uuid4().hex[:12]}"
+        server.execute(f"CREATE DATABASE {name}")
+        return start_provider(database_url=server.url(name))
+    return start
+
+
+def run(args: argparse.Namespace, provider: Callable[[], Target], database: str) -> None:
     only = set(args.only.split(","))
     load_before = os.getloadavg()
-    starters = {"node-oidc-provider": start_node, "provider": start_provider}
+    starters = {"node-oidc-provider": start_node, "provider": provider}
     results, memory = {}, {}
     for name, start in starters.items():
         target = start()
@@ -218,7 +243,8 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                             capture_output=True).stdout.strip()
     now = datetime.datetime.now(datetime.UTC)
-    header = (f"{now:%Y-%m-%d %H:%M} UTC, commit {commit}, load average before "
+    header = (f"{now:%Y-%m-%d %H:%M} UTC, commit {commit}, provider on {database}, "
+              f"load average before "
               f"{' '.join(f'{x:.2f}' for x in load_before)}, {os.cpu_count()} CPUs; wrk "
               f"{wrk_runner.DURATION} after a {wrk_runner.WARM_UP} warm-up, "
               f"{wrk_runner.CONNECTIONS} connections")

@@ -170,14 +170,16 @@ def _provider_cli(env: dict, *args: str, stdin: str | None = None) -> str:
 
 
 def start_provider(workers: int = 2, access_token_alg: str = "RS256",  # noqa: S107 - an alg
-                   seeded: bool = False) -> ProviderTarget:
-    """``provider serve`` on a fresh SQLite instance; ``seeded``: with the scaling
-    row's users, clients and families in its database (bench/seed.py)."""
+                   seeded: bool = False, database_url: str | None = None) -> ProviderTarget:
+    """``provider serve`` on a fresh SQLite instance, or on the empty PostgreSQL
+    database ``database_url``; ``seeded`` (SQLite only): with the scaling row's users,
+    clients and families in its database (bench/seed.py)."""
     port = free_port()
     instance = tempfile.TemporaryDirectory(prefix="bench-provider-")
     issuer = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PROVIDER_INSTANCE_PATH": instance.name, "PROVIDER_ISSUER": issuer,
-           "PORT": str(port), "PROVIDER_ACCESS_TOKEN_ALG": access_token_alg}
+           "PORT": str(port), "PROVIDER_ACCESS_TOKEN_ALG": access_token_alg,
+           **({"DATABASE_URL": database_url} if database_url else {})}
     _provider_cli(env, "init")
     if seeded:
         seed(Path(instance.name) / "provider.db")

@@ -31,8 +31,13 @@ from sqlalchemy.pool import NullPool
 from tests.support.live_server import free_port
 
 REQUIRE_ENV = "PROVIDER_REQUIRE_POSTGRES"
-SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off",
-            "max_connections=400", "listen_addresses=127.0.0.1")
+SERVER = ("max_connections=400", "listen_addresses=127.0.0.1")
+# the tests' data is thrown away: nothing needs to reach the disk
+THROWAWAY = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# what a benchmark runs on: durable, commits acknowledged before they are flushed (as
+# SQLite's synchronous=NORMAL in WAL mode does: a crash may lose the last commits,
+# never corrupt)
+DURABLE = ("synchronous_commit=off",)
 
 
 def postgres_bin() -> Path:
@@ -55,6 +60,7 @@ class PostgresServer:
     data: Path
     port: int
     log: Path
+    settings: tuple[str, ...] = THROWAWAY
 
     def url(self, database: str = "postgres") -> str:
         return URL.create("postgresql+psycopg", username="postgres", host="127.0.0.1",
@@ -69,7 +75,7 @@ class PostgresServer:
             pytest.fail(f"{args[0]} failed: {result.stderr}\n{log}", pytrace=False)
 
     def start(self) -> None:
-        options = " ".join(f"-c {setting}" for setting in SETTINGS)
+        options = " ".join(f"-c {setting}" for setting in SERVER + self.settings)
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30",
                   "-o", f"-p {self.port} -k {self.data.parent} {options}", "start")
 
@@ -149,14 +155,15 @@ def _as_owner(directory: Path, command: list[str]) -> list[str]:
 
 
 @contextmanager
-def run_postgres_server() -> Iterator[PostgresServer]:
+def run_postgres_server(settings: tuple[str, ...] = THROWAWAY) -> Iterator[PostgresServer]:
     """initdb and start a throw-away cluster; yield it; stop and remove it."""
     bin_dir = postgres_bin()
     directory = Path(tempfile.mkdtemp(prefix="provider-pg-"))
     if _owner_is_postgres():
         entry = pwd.getpwnam("postgres")
         os.chown(directory, entry.pw_uid, entry.pw_gid)
-    server = PostgresServer(bin_dir, directory / "data", free_port(), directory / "server.log")
+    server = PostgresServer(bin_dir, directory / "data", free_port(), directory / "server.log",
+                            settings)
     try:
         server._run("initdb", "-D", str(server.data), "-U", "postgres", "--auth=trust",
                     "-E", "UTF8", "--no-locale", "--no-sync", timeout=120)
