@@ -13,7 +13,7 @@ from .accounts.csrf import csrf_token
 from .database import MIGRATIONS, configure_engine
 from .errors import register_error_handlers
 from .extensions import db, migrate
-from .http_guards import IssuerMount, guard_request_body, refuse_nul_characters
+from .http_guards import IssuerMount, guard_request_body
 from .keys.encryption import KeyDecryptionError
 from .keys.lifecycle import check_keys_open
 from .models import SigningKey
@@ -70,7 +70,6 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
     endpoint_policy.init_app(app)
     app.jinja_env.globals["csrf_token"] = csrf_token
     register_error_handlers(app)
-    app.before_request(refuse_nul_characters)
     app.wsgi_app = IssuerMount(guard_request_body(app.wsgi_app), app.config["PROVIDER_ISSUER"])
     return app
 

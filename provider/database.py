@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from flask import Flask, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import BadRequest
 
 from .extensions import db
 from .write_gate import WriteGate
@@ -29,9 +30,19 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class UnstorableText(BadRequest):
+    """A request value the database cannot hold: 400, in the endpoint's own shape."""
+
+    description = "A request parameter contains a NUL character."
+
+
 def configure_engine(app: Flask) -> None:
-    """Install the SQLite pragmas and the BEGIN handling on the app's engine."""
+    """Install the SQLite pragmas and the BEGIN handling, or PostgreSQL's NUL check,
+    on the app's engine."""
     engine = db.engine
+    if engine.dialect.name == "postgresql":
+        _refuse_nul_characters(engine)
+        return
     if engine.dialect.name != "sqlite":
         return
     busy_timeout = int(app.config["PROVIDER_SQLITE_BUSY_TIMEOUT_MS"])
@@ -39,6 +50,25 @@ def configure_engine(app: Flask) -> None:
     gate = WriteGate(Path(database), timeout=busy_timeout / 1000) \
         if database and database != ":memory:" else None
     _install_sqlite_hooks(engine, busy_timeout, gate)
+
+
+def _refuse_nul_characters(engine: Engine) -> None:
+    """PostgreSQL refuses U+0000 in any text value, even in a lookup, with an error
+    that would otherwise be a 500. Every value a client sent that reaches a statement
+    (a username, a nonce, an id from a form) passes here; none has a use for NUL, and
+    SQLite, which stores it, finds nothing for it either."""
+    if getattr(engine, "_provider_hooks", False):
+        return
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any,
+               _context: Any, executemany: bool) -> None:
+        for row in (parameters if executemany else (parameters,)):
+            values = row.values() if isinstance(row, dict) else (row or ())
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                raise UnstorableText()
+
+    engine._provider_hooks = True  # type: ignore[attr-defined]
 
 
 def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, gate: WriteGate | None) -> None:

@@ -11,10 +11,6 @@ is the client's fault. Whatever the server raises while the body is read
 becomes ``400 Bad Request``, answered as JSON on protocol endpoints, never a
 500 with a traceback.
 
-``refuse_nul_characters``: no parameter may carry U+0000. PostgreSQL refuses it in
-any text value, even in a lookup, so it would otherwise surface as a server error;
-no protocol value or form field has a use for it.
-
 ``allow_replay``: a view's answer the server in front may repeat from memory.
 """
 
@@ -24,7 +20,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import request
 from werkzeug.exceptions import BadRequest, HTTPException
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -86,14 +81,6 @@ def guard_request_body(app: WSGIApp) -> WSGIApp:
 # the callable (if any) says what the answer was built from is still current.
 REPLAY_SECONDS = "provider.replay_seconds"
 REPLAY_CURRENT = "provider.replay_current"
-
-
-def refuse_nul_characters() -> None:
-    """``before_request``: 400 (in the endpoint's own shape) for a NUL in the query
-    string or the form body, in a name or a value."""
-    for name, value in request.values.items(multi=True):
-        if "\x00" in name or "\x00" in value:
-            raise BadRequest("A request parameter contains a NUL character.")
 
 
 def allow_replay(environ: dict, seconds: float,
