@@ -21,7 +21,14 @@ from provider import create_app
 from provider.extensions import db
 from tests.support import factories
 from tests.support.forms import Browser
-from tests.support.postgres_server import DatabaseSupply, PostgresServer, run_postgres_server
+from tests.support.postgres_server import (
+    MISSING,
+    DatabaseSupply,
+    PostgresServer,
+    find_postgres_bin,
+    postgres_required,
+    run_postgres_server,
+)
 from tests.support.redis_server import run_redis_server
 from tests.support.settings import CHEAP_HASHING, ISSUER, PASSWORD
 from tests.support.snapshots import (
@@ -41,6 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # the live providers of tests/e2e/conftest.py, one per database for the whole run
 LIVE_PROVIDERS = ("live_provider", "live_provider_no_grace")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if find_postgres_bin() is None and not postgres_required():
+        terminalreporter.write_sep("!", MISSING, red=True, bold=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

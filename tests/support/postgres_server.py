@@ -40,18 +40,30 @@ THROWAWAY = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 DURABLE = ("synchronous_commit=off",)
 
 
-def postgres_bin() -> Path:
-    """The newest PostgreSQL ``bin`` directory, or a loud skip (a failure in CI)."""
+MISSING = ("PostgreSQL is not installed (apt-get install postgresql): "
+           "the PostgreSQL half of the suite is skipped")
+
+
+def find_postgres_bin() -> Path | None:
+    """The newest PostgreSQL ``bin`` directory Debian installed, if any."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda path: int(Path(path).parent.parent.name))
-    if not found:
-        message = ("PostgreSQL is not installed (apt-get install postgresql): "
-                   "the PostgreSQL half of the suite is skipped")
-        if os.environ.get(REQUIRE_ENV) == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"in CI PostgreSQL is required, but {message}", pytrace=False)
-        print(f"\n*** {message} ***\n")
-        pytest.skip(message)
-    return Path(found[-1]).parent
+    return Path(found[-1]).parent if found else None
+
+
+def postgres_required() -> bool:
+    return os.environ.get(REQUIRE_ENV) == "1" or os.environ.get("CI") == "true"
+
+
+def postgres_bin() -> Path:
+    """The PostgreSQL ``bin`` directory, or a skip (a failure in CI); the run's summary
+    says so loudly (conftest's ``pytest_terminal_summary``)."""
+    found = find_postgres_bin()
+    if found is None:
+        if postgres_required():
+            pytest.fail(f"in CI PostgreSQL is required, but {MISSING}", pytrace=False)
+        pytest.skip(MISSING)
+    return found
 
 
 @dataclass
