@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds, RowId
 
 
 class AuditEvent(db.Model):
@@ -16,8 +17,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_at", "at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[int] = mapped_column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
     event: Mapped[str] = mapped_column(String(64), nullable=False)
     user_id: Mapped[str | None] = mapped_column(String(36))
     client_id: Mapped[str | None] = mapped_column(String(64))

@@ -3,17 +3,18 @@ redirect URI and PKCE challenge (RFC 6749 §4.1.2, RFC 7636, RFC 9700 §4.5)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds, RowId
 
 
 class AuthorizationCode(db.Model):
     __tablename__ = "authorization_codes"
     __table_args__ = (Index("ix_authorization_codes_expires_at", "expires_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     code_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     client_id: Mapped[str] = mapped_column(
         ForeignKey("clients.client_id", ondelete="CASCADE"), nullable=False
@@ -26,14 +27,14 @@ class AuthorizationCode(db.Model):
     nonce: Mapped[str | None] = mapped_column(Text)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(10))
-    auth_time: Mapped[int] = mapped_column(Integer, nullable=False)
+    auth_time: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
     sid: Mapped[str | None] = mapped_column(String(64))
-    issued_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    consumed_at: Mapped[int | None] = mapped_column(Integer)
+    issued_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    consumed_at: Mapped[int | None] = mapped_column(EpochSeconds)
     # what the first redemption issued, so that a replay can revoke it
     issued_access_jti: Mapped[str | None] = mapped_column(String(64))
-    issued_access_expires_at: Mapped[int | None] = mapped_column(Integer)
+    issued_access_expires_at: Mapped[int | None] = mapped_column(EpochSeconds)
 
     # --- what Authlib's grant and OpenID extension read ----------------------------
 

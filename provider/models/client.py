@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock, digests
 from ..extensions import db
+from .types import EpochSeconds
 
 PUBLIC_AUTH_METHOD = "none"  # RFC 7591 §2: a public client proves nothing
 
@@ -32,9 +33,9 @@ class Client(db.Model, ClientMixin):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # Access tokens issued at or before this time are refused (set when disabled):
     # tokens that no family tracks cannot be deny-listed one by one.
-    tokens_not_before: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[int] = mapped_column(Integer, default=clock.now, nullable=False)
-    secret_rotated_at: Mapped[int | None] = mapped_column(Integer)
+    tokens_not_before: Mapped[int | None] = mapped_column(EpochSeconds)
+    created_at: Mapped[int] = mapped_column(EpochSeconds, default=clock.now, nullable=False)
+    secret_rotated_at: Mapped[int | None] = mapped_column(EpochSeconds)
     # OpenID Connect Back-Channel Logout 1.0 §2.2
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     backchannel_logout_session_required: Mapped[bool] = mapped_column(

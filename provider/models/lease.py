@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds
 
 
 class Lease(db.Model):
@@ -13,4 +14,4 @@ class Lease(db.Model):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(128))
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False, default=0)

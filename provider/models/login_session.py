@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds
 
 
 def new_sid() -> str:
@@ -22,8 +23,8 @@ class LoginSession(db.Model):
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
-    auth_time: Mapped[int] = mapped_column(Integer, nullable=False)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    ended_at: Mapped[int | None] = mapped_column(Integer)
+    auth_time: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    ended_at: Mapped[int | None] = mapped_column(EpochSeconds)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(400))

@@ -8,6 +8,7 @@ from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds
 
 
 class LoginThrottle(db.Model):
@@ -17,5 +18,5 @@ class LoginThrottle(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(64), nullable=False)  # digest of the username
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    last_failure_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    blocked_until: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failure_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    blocked_until: Mapped[int] = mapped_column(EpochSeconds, nullable=False, default=0)

@@ -6,10 +6,11 @@ every refresh token rotated from the first one. Only digests are stored.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds, RowId
 
 
 class RefreshTokenFamily(db.Model):
@@ -30,11 +31,11 @@ class RefreshTokenFamily(db.Model):
     # offline_access families outlive the browser session; the others end with ``sid``
     offline: Mapped[bool] = mapped_column(Boolean, nullable=False)
     sid: Mapped[str | None] = mapped_column(String(64))
-    auth_time: Mapped[int] = mapped_column(Integer, nullable=False)
-    authorization_code_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)  # absolute
-    revoked_at: Mapped[int | None] = mapped_column(Integer)
+    auth_time: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    authorization_code_id: Mapped[int | None] = mapped_column(RowId)
+    created_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)  # absolute
+    revoked_at: Mapped[int | None] = mapped_column(EpochSeconds)
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
     # as recorded at the code exchange, for the user's sessions page
     ip: Mapped[str | None] = mapped_column(String(64))
@@ -48,16 +49,16 @@ class RefreshToken(db.Model):
         Index("ix_refresh_tokens_expires_at", "expires_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     family_id: Mapped[str] = mapped_column(
         ForeignKey("refresh_token_families.id", ondelete="CASCADE"), nullable=False
     )
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)  # for the atomic claim
-    parent_id: Mapped[int | None] = mapped_column(Integer)
-    issued_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)  # idle expiry
-    consumed_at: Mapped[int | None] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(RowId)
+    issued_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)  # idle expiry
+    consumed_at: Mapped[int | None] = mapped_column(EpochSeconds)
 
 
 class IssuedAccessToken(db.Model):
@@ -75,4 +76,4 @@ class IssuedAccessToken(db.Model):
     sid: Mapped[str | None] = mapped_column(String(64))
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)
     user_id: Mapped[str] = mapped_column(String(36), nullable=False)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)

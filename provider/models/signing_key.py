@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Integer, LargeBinary, String
+from sqlalchemy import JSON, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
 from ..extensions import db
+from .types import EpochSeconds
 
 NEXT, ACTIVE, RETIRED = "next", "active", "retired"
 
@@ -20,6 +21,6 @@ class SigningKey(db.Model):
     public_jwk: Mapped[dict] = mapped_column(JSON, nullable=False)
     # nonce (12 bytes) || AES-256-GCM ciphertext of the private JWK, kid as associated data
     private_jwk_encrypted: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    created_at: Mapped[int] = mapped_column(Integer, default=clock.now, nullable=False)
-    activated_at: Mapped[int | None] = mapped_column(Integer)
-    retired_at: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(EpochSeconds, default=clock.now, nullable=False)
+    activated_at: Mapped[int | None] = mapped_column(EpochSeconds)
+    retired_at: Mapped[int | None] = mapped_column(EpochSeconds)

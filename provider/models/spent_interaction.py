@@ -5,10 +5,11 @@ carry nothing worth replaying), and the row lives as long as the value could."""
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .types import EpochSeconds
 
 
 class SpentInteraction(db.Model):
@@ -16,4 +17,4 @@ class SpentInteraction(db.Model):
     __table_args__ = (Index("ix_spent_interactions_expires_at", "expires_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[int] = mapped_column(EpochSeconds, nullable=False)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
 from ..extensions import db
+from .types import EpochSeconds
 
 
 def new_subject() -> str:
@@ -28,8 +29,8 @@ class User(db.Model):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # Access tokens issued at or before this time are refused (set when disabled):
     # tokens that no family tracks cannot be deny-listed one by one.
-    tokens_not_before: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[int] = mapped_column(Integer, default=clock.now, nullable=False)
+    tokens_not_before: Mapped[int | None] = mapped_column(EpochSeconds)
+    created_at: Mapped[int] = mapped_column(EpochSeconds, default=clock.now, nullable=False)
 
     def get_user_id(self) -> str:
         return self.id
