@@ -11,9 +11,8 @@ import threading
 from flask import Flask
 
 from . import background, clock, denylist, leases
-from .database import write_transaction
 from .extensions import db
-from .keys.lifecycle import rotate
+from .keys.lifecycle import key_transaction, rotate
 from .management import purge
 from .models import SigningKey
 from .models.signing_key import ACTIVE
@@ -36,7 +35,9 @@ def rotate_keys_if_due(app: Flask) -> list[str] | None:
         if not leases.try_acquire(KEY_ROTATION_LEASE, seconds=60):
             return None
         try:
-            with write_transaction():  # read-then-write: take SQLite's lock up front
+            # the lease keeps other workers' jobs out; the key transaction keeps out the
+            # operator's commands too, from before the read that says a rotation is due
+            with key_transaction():
                 oldest = db.session.scalar(db.select(db.func.min(SigningKey.activated_at))
                                            .where(SigningKey.state == ACTIVE))
                 if oldest is not None and clock.now() - oldest < interval:

@@ -51,6 +51,9 @@ def create_signing_key(kek: bytes, alg: str = "RS256", state: str = ACTIVE) -> S
         state=state,
         public_jwk=public,
         private_jwk_encrypted=encrypt_private_key(kek, kid, private),
+        # set here, not left to the column default at flush: rotate reports when a new
+        # next key may sign from its created_at before anything is flushed
+        created_at=clock.now(),
         activated_at=clock.now() if state == ACTIVE else None,
     )
     db.session.add(row)

@@ -9,11 +9,14 @@ expired. Each enabled algorithm has exactly one active key.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
 
 from .. import audit, clock
+from ..database import serialise, write_transaction
 from ..extensions import db
 from ..models import SigningKey
 from ..models.signing_key import ACTIVE, NEXT, RETIRED
@@ -21,10 +24,24 @@ from .encryption import decrypt_private_key, encrypt_private_key
 from .keyset import create_signing_key, invalidate_key_ring, key_encryption_keys
 
 CLOCK_SKEW = 30
+SIGNING_KEYS = "signing-keys"  # the advisory lock every key-changing transaction takes
 
 
 class KeyLifecycleError(Exception):
     """A key operation that cannot be done; the message says why."""
+
+
+@contextmanager
+def key_transaction() -> Iterator[None]:
+    """One writing transaction that is the only key operation in progress anywhere:
+    BEGIN IMMEDIATE on SQLite, and on PostgreSQL (READ COMMITTED, many processes) the
+    ``signing-keys`` advisory lock as well, before anything reads the key table, so two
+    operations never decide from the same keys (two ``provider init`` each creating a
+    pair; a revoke deleting the next key a forced rotation has just promoted).
+    Committed on success, rolled back on any error."""
+    with write_transaction():
+        serialise(SIGNING_KEYS)
+        yield
 
 
 @dataclass
@@ -67,7 +84,8 @@ def ensure_signing_keys() -> list[SigningKey]:
     """Give every enabled algorithm an active and a next key; retire disabled ones.
 
     Used by ``provider init``: a new installation signs with all four
-    algorithms at once, and each already has its successor published.
+    algorithms at once, and each already has its successor published. Run it, like
+    every operation below that changes keys, in a ``key_transaction``.
     """
     created = []
     enabled = current_app.config["PROVIDER_SIGNING_ALGORITHMS"]
@@ -148,7 +166,7 @@ def remove_expired_retired_keys() -> list[str]:
 def revoke_key(kid: str) -> list[str]:
     """Emergency removal: out of the JWKS at once, so every token it signed stops
     verifying wherever the JWKS is re-read. An active key is replaced at once."""
-    key = db.session.get(SigningKey, kid)
+    key = db.session.get(SigningKey, kid, populate_existing=True)  # its state as of now
     if key is None:
         raise KeyLifecycleError(f"no signing key {kid!r}")
     lines = [f"{key.alg}: revoked {kid}; tokens it signed no longer verify once relying "

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import flask_migrate
 from flask import Flask, current_app
+from sqlalchemy import text
 
 from ..config import Finding, is_loopback_host, unsafe_settings
-from ..database import MIGRATIONS, begin_write
+from ..database import MIGRATIONS
 from ..extensions import db
-from ..keys.lifecycle import ensure_signing_keys
+from ..keys.lifecycle import ensure_signing_keys, key_transaction
 from ..models import Client, SigningKey
 from .demo import seed_demo_data
 
@@ -18,16 +22,52 @@ from .demo import seed_demo_data
 def initialise(seed_demo: bool = False) -> list[str]:
     """Upgrade the schema, ensure signing keys, optionally seed the demo."""
     lines = []
-    flask_migrate.upgrade(directory=str(MIGRATIONS))
+    with _one_upgrade_at_a_time():
+        flask_migrate.upgrade(directory=str(MIGRATIONS))
     lines.append(f"database ready: {_safe_url(current_app.config['DATABASE_URL'])}")
-    begin_write()
-    created = ensure_signing_keys()
-    db.session.commit()
+    with key_transaction():  # a concurrent `provider init` waits, then creates nothing
+        created = ensure_signing_keys()
     for key in created:
         lines.append(f"created signing key {key.kid} ({key.alg})")
     if seed_demo:
         lines.extend(seed_demo_data())
     return lines
+
+
+@contextmanager
+def _one_upgrade_at_a_time() -> Iterator[None]:
+    """On PostgreSQL, one schema upgrade at a time across processes.
+
+    Two ``provider init`` at once (one per container) would otherwise both find the
+    same revision and both run its migration: one fails on the other's tables. The
+    lock is session-level, on a connection of its own held around the upgrade,
+    because Alembic runs and commits on its own connection, where a transaction's
+    lock (``database.serialise``) could not span it. It is taken in a transaction
+    that lifts the statement and lock deadlines (the wait lasts as long as the other
+    upgrade) and is committed at once, so the connection then idles outside any
+    transaction, where ``idle_in_transaction_session_timeout`` cannot end it, and the
+    lock, mid-upgrade. It is released before the connection goes back to the pool.
+    Nothing is done on SQLite, whose deployments are one host and one file.
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    key = {"key": _lock_key("schema-upgrade")}
+    with db.engine.connect() as connection:
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+            connection.commit()
+
+
+def _lock_key(name: str) -> int:
+    """An advisory lock's bigint key, derived as ``database.serialise`` derives its own."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _safe_url(url: str) -> str:

@@ -1,36 +1,38 @@
-"""Signing keys for the operator: rotate, revoke, rewrap under the KEK, list."""
+"""Signing keys for the operator: rotate, revoke, rewrap under the KEK, list.
+
+Each command that changes keys is one ``key_transaction``: alone among key
+operations on every process (another command, ``provider init``, the rotation job)."""
 
 from __future__ import annotations
 
-from ..database import writing
 from ..extensions import db
-from ..keys.lifecycle import KeyLifecycleError, revoke_key, rewrap_keys, rotate
+from ..keys.lifecycle import (
+    KeyLifecycleError,
+    key_transaction,
+    revoke_key,
+    rewrap_keys,
+    rotate,
+)
 from ..models import SigningKey
 from .errors import ManagementError
 
 
-@writing
 def rotate_keys(force: bool) -> list[str]:
-    report = rotate(force=force)
-    db.session.commit()
-    return report.lines
+    with key_transaction():
+        return rotate(force=force).lines
 
 
-@writing
 def revoke_signing_key(kid: str) -> list[str]:
     try:
-        lines = revoke_key(kid)
+        with key_transaction():
+            return revoke_key(kid)
     except KeyLifecycleError as exc:
         raise ManagementError(str(exc)) from None
-    db.session.commit()
-    return lines
 
 
-@writing
 def rewrap_signing_keys() -> int:
-    count = rewrap_keys()
-    db.session.commit()
-    return count
+    with key_transaction():
+        return rewrap_keys()
 
 
 def list_keys() -> list[dict]:
