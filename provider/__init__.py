@@ -59,7 +59,8 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
             try:
                 _check_key_encryption_key()
             except BaseException:
-                db.engine.dispose()  # the app is not handed out: close what it opened
+                db.session.remove()  # the app is not handed out: close what it opened
+                db.engine.dispose()
                 raise
     init_authorization_server(app)
     background.init_app(app, jobs.JOBS)

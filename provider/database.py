@@ -132,8 +132,13 @@ def serialise(name: str) -> None:
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                       {"key": advisory_lock_key(name)})
+
+
+def advisory_lock_key(name: str) -> int:
+    """The bigint key of PostgreSQL advisory lock ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def lift_statement_deadline() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -12,7 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import text
 
 from ..config import Finding, is_loopback_host, unsafe_settings
-from ..database import MIGRATIONS
+from ..database import MIGRATIONS, advisory_lock_key
 from ..extensions import db
 from ..keys.lifecycle import ensure_signing_keys, key_transaction
 from ..models import Client, SigningKey
@@ -52,7 +51,7 @@ def _one_upgrade_at_a_time() -> Iterator[None]:
     if db.engine.dialect.name != "postgresql":
         yield
         return
-    key = {"key": _lock_key("schema-upgrade")}
+    key = {"key": advisory_lock_key("schema-upgrade")}
     with db.engine.connect() as connection:
         connection.execute(text("SET LOCAL statement_timeout = 0"))
         connection.execute(text("SET LOCAL lock_timeout = 0"))
@@ -63,11 +62,6 @@ def _one_upgrade_at_a_time() -> Iterator[None]:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
             connection.commit()
-
-
-def _lock_key(name: str) -> int:
-    """An advisory lock's bigint key, derived as ``database.serialise`` derives its own."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _safe_url(url: str) -> str:

@@ -96,6 +96,10 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
+            if connection.dialect.name == 'postgresql':
+                # a migration may rewrite a large table: the per-statement deadline of
+                # requests does not apply (for this transaction only; lock waits keep it)
+                connection.exec_driver_sql('SET LOCAL statement_timeout = 0')
             context.run_migrations()
 
 

@@ -179,12 +179,14 @@ def test_kek_rotation_with_rewrap(instance):
     with rotating.app_context():
         assert rewrap_keys() == 8
         db.session.commit()
+        db.session.remove()
         db.engine.dispose()
     rotated = create_app({"PROVIDER_INSTANCE_PATH": str(instance), **CHEAP_HASHING,
                           "PROVIDER_KEY_ENCRYPTION_KEY": new})
     with rotated.app_context():
         token = sign_jwt({"iss": ISSUER, "sub": "s"}, typ="JWT")
         assert json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["kid"]
+        db.session.remove()
         db.engine.dispose()
     with pytest.raises(ConfigurationError, match="cannot be decrypted"):
         create_app({"PROVIDER_INSTANCE_PATH": str(instance), **CHEAP_HASHING,
