@@ -39,6 +39,8 @@ def start_login_session(user: User, continuing: LoginSession | None = None) -> L
         session["interactions"] = carried
     now = clock.now()
     expires_at = now + int(current_app.config["PROVIDER_SESSION_TTL"])
+    if continuing is not None:
+        continuing = _locked(continuing)
     if continuing is not None and continuing.user_id == user.id and continuing.ended_at is None:
         continuing.auth_time, continuing.expires_at = now, expires_at
         login = continuing
@@ -56,6 +58,14 @@ def start_login_session(user: User, continuing: LoginSession | None = None) -> L
     session.permanent = False
     rotate_csrf_token()
     return login
+
+
+def _locked(login: LoginSession) -> LoginSession | None:
+    """``login`` read again FOR UPDATE: a logout that ended it since it was read (on
+    PostgreSQL, between this request's two reads) shows here, and one that comes
+    next waits, so a re-login never extends a session that a logout has ended."""
+    return db.session.get(LoginSession, login.sid, with_for_update=True,
+                          populate_existing=True)
 
 
 def current_login() -> CurrentLogin | None:

@@ -13,6 +13,7 @@ from ..database import writing
 from ..extensions import db
 from ..models import Client, User
 from .clients import create_client
+from .errors import ManagementError
 from .users import create_user
 
 DEMO_FILE = "demo.json"
@@ -30,8 +31,13 @@ def seed_demo_data() -> list[str]:
     if has_data:
         return describe_demo(demo_file)
     password = secrets.token_urlsafe(9)
-    create_user("demo", password, email="demo@example.com", name="Demo User",
-                roles=["user", "admin"])
+    try:
+        create_user("demo", password, email="demo@example.com", name="Demo User",
+                    roles=["user", "admin"])
+    except ManagementError:
+        # the one error these arguments can meet: on PostgreSQL a concurrent seed made
+        # the demo user after our check, so the database has data, as above
+        return describe_demo(demo_file)
     web = create_client(name="Demo web app", redirect_uris=("http://127.0.0.1:8000/callback",),
                         scope="openid profile email offline_access",
                         post_logout_redirect_uris=("http://127.0.0.1:8000/",))
@@ -42,10 +48,18 @@ def seed_demo_data() -> list[str]:
                             grant_types=("client_credentials",), scope="api:read api:write")
     demo = {"issuer": issuer, "user": {"username": "demo", "password": password},
             "web_client": web, "native_client": native, "service_client": service}
-    fd = os.open(demo_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(demo, handle, indent=2)
+    _write_private(demo_file, demo)
     return describe_demo(demo_file)
+
+
+def _write_private(path: Path, data: dict) -> None:
+    """``data`` as JSON only the owner may read, in place at once: a concurrent seed
+    that finds the data reads the file, and must never find it half written."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(partial, path)
 
 
 def describe_demo(demo_file: Path) -> list[str]:

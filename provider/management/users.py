@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import IntegrityError
+
 from .. import audit, clock
 from ..accounts import throttle
 from ..accounts.passwords import hash_password
@@ -33,12 +35,21 @@ def create_user(username: str, password: str, *, email: str | None = None,
         if not client_metadata.SCOPE_TOKEN.match(role):
             raise ManagementError(f"invalid role name: {role!r}")
     if db.session.scalar(db.select(User.id).where(User.username == username)):
-        raise ManagementError(f"user {username!r} already exists")
+        raise _exists(username)
     user = User(username=username, email=email, name=name, roles=list(roles or []),
                 password_hash=hash_password(password), email_verified=False)
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # on PostgreSQL a concurrent create of the name committed after our check
+        db.session.rollback()
+        raise _exists(username) from None
     return user
+
+
+def _exists(username: str) -> ManagementError:
+    return ManagementError(f"user {username!r} already exists")
 
 
 @writing

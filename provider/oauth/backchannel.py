@@ -162,7 +162,10 @@ def deliver_due(limit: int = BATCH) -> int:
 def _record(claimed: Claim, error: str | None, give_up: bool) -> None:
     now = clock.now()
     with write_transaction():
-        delivery = db.session.get(LogoutDelivery, claimed.delivery_id)
+        # FOR UPDATE: a new claim of a delivery whose claim ran out (its UPDATE) waits
+        # for this outcome, and one made first shows here as a higher attempt count
+        delivery = db.session.get(LogoutDelivery, claimed.delivery_id, with_for_update=True,
+                                  populate_existing=True)
         if delivery is None or delivery.status != PENDING \
                 or delivery.attempts != claimed.attempt:
             return  # purged, finished or claimed again after this claim ran out

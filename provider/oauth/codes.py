@@ -10,10 +10,11 @@ revocation is committed even though the request itself fails.
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import ColumnElement
 
 from .. import audit, clock, denylist, digests
 from ..extensions import db
-from ..models import AuthorizationCode, Client, RefreshTokenFamily
+from ..models import AuthorizationCode, Client, LoginSession, RefreshTokenFamily
 from . import refresh_tokens
 from .tokens import IssuedTokens
 
@@ -55,7 +56,8 @@ def redeem_code(code: str, client: Client) -> AuthorizationCode | None:
 
     Must run inside the token request's writing transaction. The claim is
     undone if that transaction rolls back (a wrong PKCE verifier, say), so a
-    failed attempt does not burn the code.
+    failed attempt does not burn the code. A code whose sign-in session has
+    ended is not claimed: it is refused like an unknown code.
     """
     if len(code) > 512:
         return None
@@ -68,6 +70,7 @@ def redeem_code(code: str, client: Client) -> AuthorizationCode | None:
             AuthorizationCode.client_id == client.client_id,
             AuthorizationCode.consumed_at.is_(None),
             AuthorizationCode.expires_at > now,
+            _session_open(),
         )
         .values(consumed_at=now)
         .returning(AuthorizationCode)
@@ -76,6 +79,22 @@ def redeem_code(code: str, client: Client) -> AuthorizationCode | None:
         return claimed
     _revoke_if_replayed(code_digest, client)
     return None
+
+
+def _session_open() -> ColumnElement[bool]:
+    """The claim's condition that the code's sign-in session has not ended, its row
+    read FOR SHARE (on PostgreSQL; SQLite's writers are alone anyway).
+
+    A logout ending the session concurrently (its UPDATE) then waits until this
+    exchange has committed, and so revokes and deny-lists what it issued. One that
+    ended it first is seen (the lock waits for it), and the code is refused: what it
+    would issue would outlive that logout.
+    """
+    session_open = (db.select(LoginSession.sid)
+                    .where(LoginSession.sid == AuthorizationCode.sid,
+                           LoginSession.ended_at.is_(None))
+                    .with_for_update(read=True).exists())
+    return AuthorizationCode.sid.is_(None) | session_open
 
 
 def _revoke_if_replayed(code_digest: str, client: Client) -> None:

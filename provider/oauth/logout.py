@@ -43,17 +43,33 @@ class LogoutResult:
 
 def end_login_session(login: LoginSession, initiating_client_id: str | None = None,
                       reason: str = "logout") -> LogoutResult:
-    """End ``login`` and everything bound to it, in the caller's transaction."""
+    """End ``login`` and everything bound to it, in the caller's transaction.
+
+    Of concurrent ends of one session only the one that ended it records the
+    logout; the others still revoke and deny what they find (nothing, or what their
+    initiating client adds), which repeats nothing.
+    """
     now = clock.now()
-    if login.ended_at is None:
-        login.ended_at = now
+    ended = _end(login, now)
     revoked = _revoke_session_families(login, initiating_client_id, reason)
     denied = _deny_session_access_tokens(login.sid, now, reason)
     notified = _enqueue_backchannel(login, now)
-    audit.record("logout", user_id=login.user_id, client_id=initiating_client_id,
-                 sid=login.sid, reason=reason, families_revoked=revoked,
-                 access_tokens_denied=denied, backchannel_clients=notified)
+    if ended:
+        audit.record("logout", user_id=login.user_id, client_id=initiating_client_id,
+                     sid=login.sid, reason=reason, families_revoked=revoked,
+                     access_tokens_denied=denied, backchannel_clients=notified)
     return LogoutResult(login.sid, revoked, denied, notified)
+
+
+def _end(login: LoginSession, now: int) -> bool:
+    """Mark the session ended unless it is already, as one conditional UPDATE; True if
+    this call ended it. First, so that a code exchange or re-login of the session
+    (holding its row) finishes before the rest of the logout looks for what they made."""
+    return bool(db.session.execute(
+        db.update(LoginSession)
+        .where(LoginSession.sid == login.sid, LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session="fetch")).rowcount)
 
 
 def _revoke_session_families(login: LoginSession, initiating_client_id: str | None,
@@ -68,11 +84,11 @@ def _revoke_session_families(login: LoginSession, initiating_client_id: str | No
             RefreshTokenFamily.offline.is_(True),
             RefreshTokenFamily.revoked_at.is_(None))).all()
     count = 0
-    for family in {f.id: f for f in families}.values():
+    # in id order, as every revoker takes them: two at once queue instead of deadlocking
+    for family in sorted({f.id: f for f in families}.values(), key=lambda f: f.id):
         if family.offline and not revoke_offline and family.client_id != initiating_client_id:
             continue  # Back-Channel Logout 1.0 §2.7: offline access outlives the session
-        revoke_family(family, reason)
-        count += 1
+        count += revoke_family(family, reason)
     return count
 
 
@@ -80,7 +96,8 @@ def _deny_session_access_tokens(sid: str, now: int, reason: str) -> int:
     if not current_app.config["PROVIDER_LOGOUT_DENYLISTS_ACCESS_TOKENS"]:
         return 0
     alive = db.session.scalars(db.select(IssuedAccessToken).where(
-        IssuedAccessToken.sid == sid, IssuedAccessToken.expires_at > now)).all()
+        IssuedAccessToken.sid == sid, IssuedAccessToken.expires_at > now)
+        .order_by(IssuedAccessToken.jti)).all()  # jti order, as revoke_family denies them
     for token in alive:
         denylist.deny(token.jti, token.expires_at, reason)
     return len(alive)

@@ -145,7 +145,7 @@ def redeem_refresh_token(presented: str, client: Client) -> RefreshGrant | None:
         .returning(RefreshToken)
     )
     if token is not None:
-        family = db.session.get(RefreshTokenFamily, token.family_id)
+        family = _locked_family(token.family_id, exclusive=False)
         user = _usable_family_user(family)
         if user is None:
             return None
@@ -159,14 +159,21 @@ def redeem_refresh_token(presented: str, client: Client) -> RefreshGrant | None:
 
 
 def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
-    """A consumed token presented again: the grace window, or theft."""
-    family = db.session.get(RefreshTokenFamily, token.family_id)
+    """A consumed token presented again: the grace window, or theft.
+
+    The successor is locked before the family, the order a rotation of the
+    successor takes them in (its claim, then the family), so the two queue instead
+    of deadlocking, and a successor being used is seen as used. The family is
+    locked exclusively: repeats of two old tokens of one family may both revoke it.
+    """
+    successor = db.session.scalar(
+        db.select(RefreshToken).where(RefreshToken.parent_id == token.id)
+        .with_for_update().execution_options(populate_existing=True))
+    family = _locked_family(token.family_id, exclusive=True)
     if family.revoked_at is not None:
         return None
     since = clock.now() - token.consumed_at
     successor_value = successor_of(presented)
-    successor = db.session.scalar(
-        db.select(RefreshToken).where(RefreshToken.parent_id == token.id))
     grace = int(current_app.config["PROVIDER_REFRESH_GRACE_SECONDS"])
     in_grace = (
         grace > 0
@@ -183,11 +190,24 @@ def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
                      family_id=family.id, seconds_since_rotation=since, outcome="grace")
         return RefreshGrant(token=token, family=family, user=user, successor=successor_value,
                             replay=True)
-    revoke_family(family, "refresh_token_reuse")
-    audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
-                 family_id=family.id, seconds_since_rotation=since, outcome="family_revoked")
+    if revoke_family(family, "refresh_token_reuse"):
+        audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
+                     family_id=family.id, seconds_since_rotation=since,
+                     outcome="family_revoked")
     db.session.commit()  # the revocation stands although this request fails
     return None
+
+
+def _locked_family(family_id: str, *, exclusive: bool) -> RefreshTokenFamily:
+    """The family, locked until this refresh commits (FOR SHARE, or FOR UPDATE).
+
+    On PostgreSQL a revoke of the family (a logout, reuse, a revocation request)
+    then waits for the refresh, so it sees the access token the refresh records
+    and deny-lists it; one that committed first shows here as ``revoked_at``.
+    """
+    lock = True if exclusive else {"read": True}
+    return db.session.get(RefreshTokenFamily, family_id, with_for_update=lock,
+                          populate_existing=True)
 
 
 def _usable_family_user(family: RefreshTokenFamily) -> User | None:
@@ -226,25 +246,38 @@ def _session_live(sid: str | None, now: int) -> bool:
 # --- ending --------------------------------------------------------------------------
 
 
-def revoke_family(family: RefreshTokenFamily, reason: str) -> None:
+def revoke_family(family: RefreshTokenFamily, reason: str) -> bool:
     """End a family: none of its refresh tokens works again, and the access
-    tokens it issued that are still alive go on the deny-list."""
-    if family.revoked_at is not None:
-        return
+    tokens it issued that are still alive go on the deny-list.
+
+    One conditional UPDATE: of concurrent revokes exactly one ends the family and
+    does the rest; True for that one, False when it was revoked already.
+    """
     now = clock.now()
-    family.revoked_at = now
-    family.revoked_reason = reason
+    ended = db.session.scalar(
+        db.update(RefreshTokenFamily)
+        .where(RefreshTokenFamily.id == family.id, RefreshTokenFamily.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .returning(RefreshTokenFamily.id)
+        .execution_options(synchronize_session="fetch"))  # ``family`` shows it if ours
+    if ended is None:
+        return False
+    # in jti order: two revokers of overlapping tokens take their rows in one order
     alive = db.session.scalars(db.select(IssuedAccessToken).where(
-        IssuedAccessToken.family_id == family.id, IssuedAccessToken.expires_at > now))
+        IssuedAccessToken.family_id == family.id, IssuedAccessToken.expires_at > now)
+        .order_by(IssuedAccessToken.jti))
     for access in alive:
         denylist.deny(access.jti, access.expires_at, reason)
+    return True
 
 
 def revoke_families(reason: str, *, user_id: str | None = None,
                     client_id: str | None = None, authorization_code_id: int | None = None
                     ) -> int:
-    """Revoke every live family matching all the given criteria."""
-    query = db.select(RefreshTokenFamily).where(RefreshTokenFamily.revoked_at.is_(None))
+    """Revoke every live family matching all the given criteria; returns how many
+    this call revoked. In id order, so concurrent revokers lock them in one order."""
+    query = (db.select(RefreshTokenFamily).where(RefreshTokenFamily.revoked_at.is_(None))
+             .order_by(RefreshTokenFamily.id))
     if user_id is not None:
         query = query.where(RefreshTokenFamily.user_id == user_id)
     if client_id is not None:
@@ -252,6 +285,4 @@ def revoke_families(reason: str, *, user_id: str | None = None,
     if authorization_code_id is not None:
         query = query.where(RefreshTokenFamily.authorization_code_id == authorization_code_id)
     families = db.session.scalars(query).all()
-    for family in families:
-        revoke_family(family, reason)
-    return len(families)
+    return sum(revoke_family(family, reason) for family in families)
