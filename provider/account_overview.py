@@ -158,9 +158,10 @@ def end_session(user: User, sid: str) -> None:
     if login is None or login.user_id != user.id or login.ended_at is not None:
         raise NotFound("no such session")
     result = end_login_session(login, reason="user_ended_session")
-    audit.record("session_ended_by_user", user_id=user.id, sid=login.sid,
-                 families_revoked=result.families_revoked,
-                 access_tokens_denied=result.access_tokens_denied)
+    if result.ended:  # of two concurrent ends, the one that ended it records it
+        audit.record("session_ended_by_user", user_id=user.id, sid=login.sid,
+                     families_revoked=result.families_revoked,
+                     access_tokens_denied=result.access_tokens_denied)
 
 
 def revoke_application(user: User, client_id: str) -> int:

@@ -39,6 +39,7 @@ class LogoutResult:
     families_revoked: int
     access_tokens_denied: int
     backchannel_clients: list[str]
+    ended: bool = True  # False: a concurrent end of the same session came first
 
 
 def end_login_session(login: LoginSession, initiating_client_id: str | None = None,
@@ -58,7 +59,7 @@ def end_login_session(login: LoginSession, initiating_client_id: str | None = No
         audit.record("logout", user_id=login.user_id, client_id=initiating_client_id,
                      sid=login.sid, reason=reason, families_revoked=revoked,
                      access_tokens_denied=denied, backchannel_clients=notified)
-    return LogoutResult(login.sid, revoked, denied, notified)
+    return LogoutResult(login.sid, revoked, denied, notified, ended)
 
 
 def _end(login: LoginSession, now: int) -> bool:

@@ -66,9 +66,9 @@ class RevocationEndpoint(AuthlibRevocationEndpoint):
 
 def _revoke_refresh_token(token: PresentedRefreshToken, client: Client) -> None:
     family = token.family
-    if family.revoked_at is not None:
-        return  # revoked already: nothing changes, nothing to record
-    revoke_family(family, REASON)
+    # revoked already, here or by a concurrent request: nothing changes, nothing to record
+    if family.revoked_at is not None or not revoke_family(family, REASON):
+        return
     audit.record("token_revoked", user_id=family.user_id, client_id=client.client_id,
                  family_id=family.id, token_type=token.token_type)
 
