@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from provider import create_app
+from provider.extensions import db
 from tests.support.protocol import pkce_pair
 from tests.support.settings import CHEAP_HASHING, ISSUER
 
@@ -43,3 +44,5 @@ def test_an_issuer_with_a_path_is_served_under_it(instance):
         assert metadata["token_endpoint"] == ISSUER + "/auth/token"
     home = http.get("/auth/").get_data(as_text=True)
     assert 'href="/auth/login"' in home
+    with app.app_context():
+        db.engine.dispose()
