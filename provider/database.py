@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, request
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import BadRequest
 
@@ -139,6 +140,14 @@ def serialise(name: str) -> None:
 def advisory_lock_key(name: str) -> int:
     """The bigint key of PostgreSQL advisory lock ``name``."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def upsert_insert(target: Any) -> Any:
+    """An INSERT on ``target`` with ``on_conflict_do_update`` (the dialect's own: the
+    construct exists for SQLite and PostgreSQL alike, each in its module)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
 
 
 def lift_statement_deadline() -> None:

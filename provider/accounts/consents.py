@@ -4,9 +4,9 @@ withdrawing removes the row."""
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749.util import scope_to_list
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import clock
+from ..database import upsert_insert
 from ..extensions import db
 from ..models import Client, Consent, User
 
@@ -30,10 +30,8 @@ def remember_consent(user: User, client: Client, scope: str) -> None:
     granted = set(scope_to_list(scope) or [])
     now = clock.now()
     table = Consent.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     upsert = (
-        insert(Consent)
+        upsert_insert(Consent)
         .values(user_id=user.id, client_id=client.client_id, scope=" ".join(sorted(granted)),
                 granted_at=now)
         .on_conflict_do_update(index_elements=[table.c.user_id, table.c.client_id],

@@ -37,10 +37,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, func
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import clock
-from ..database import begin_write
+from ..database import begin_write, upsert_insert
 from ..extensions import db
 from ..models import LoginThrottle
 from .passwords import VerifiedPassword, verify_password
@@ -170,11 +169,9 @@ def claim_attempt(username: str, address: str | None) -> Claim:
 def _claim(key: str, account: str, free: int, policy: Policy, now: int) -> bool:
     """One conditional upsert: +1 failure unless in back-off; False when refused."""
     table = LoginThrottle.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     forgotten = table.c.last_failure_at <= now - policy.reset
     statement = (
-        insert(table)
+        upsert_insert(table)
         .values(key=key, account=account, failures=1, last_failure_at=now, blocked_until=0)
         .on_conflict_do_update(
             index_elements=[table.c.key],

@@ -68,23 +68,13 @@ def _sequences_as(type_name):
             op.execute(f'ALTER SEQUENCE {sequence} AS {type_name}')
 
 
-def _lift_statement_deadline():
-    # Each ALTER rewrites its table and rebuilds its indexes, which on a big
-    # audit_events takes longer than PROVIDER_DB_STATEMENT_TIMEOUT_MS; the lock
-    # deadline stays, so that a busy database fails the upgrade rather than queueing
-    # every request behind it. Ends with the migration's transaction.
-    op.execute('SET LOCAL statement_timeout = 0')
-
-
 def upgrade():
     if op.get_bind().dialect.name == 'postgresql':
-        _lift_statement_deadline()
         _retype('BIGINT')
         _sequences_as('BIGINT')
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
-        _lift_statement_deadline()
         _sequences_as('INTEGER')
         _retype('INTEGER')
