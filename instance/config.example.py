@@ -76,6 +76,15 @@
 # body) before it is answered 408 and its connection closed.
 # PROVIDER_REQUEST_READ_TIMEOUT_SECONDS = 30
 
+# Reverse proxies whose X-Forwarded-For (or Forwarded) is believed: the client's
+# address is the first untrusted one, walking the header from the right. Empty: the
+# peer's address is the client's, whatever a header says.
+# PROVIDER_TRUSTED_PROXIES = ["10.0.0.0/8"]
+# PROVIDER_FORWARDED_HEADER = "x-forwarded-for"
+
+# `provider serve`'s log lines: "json" (one object a line) or "text".
+# PROVIDER_LOG_FORMAT = "json"
+
 # The key-encryption key that encrypts private signing keys at rest: 32 bytes,
 # base64url (default: the instance folder's key_encryption_key file, mode 0600, which
 # `provider init` creates).

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from . import background, clock, denylist, endpoint_policy, jobs
+from . import background, clock, denylist, endpoint_policy, jobs, request_ids
 from . import config as provider_config
 from .accounts.csrf import csrf_token
+from .client_address import TrustedProxies, parse_networks
 from .database import MIGRATIONS, configure_engine
 from .errors import register_error_handlers
 from .extensions import db, migrate
@@ -23,6 +24,7 @@ from .views import (
     authorize,
     debug,
     discovery,
+    health,
     introspection,
     logout,
     revocation,
@@ -64,14 +66,17 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
                 raise
     init_authorization_server(app)
     background.init_app(app, jobs.JOBS)
+    request_ids.init_app(app)  # first: every later hook's log lines carry the id
 
-    for module in (discovery, authorize, token, revocation, introspection, userinfo, account,
-                   logout, sessions, debug):
+    for module in (health, discovery, authorize, token, revocation, introspection, userinfo,
+                   account, logout, sessions, debug):
         endpoint_policy.register_blueprint(app, module.bp, module.POLICY)
     endpoint_policy.init_app(app)
     app.jinja_env.globals["csrf_token"] = csrf_token
     register_error_handlers(app)
-    app.wsgi_app = IssuerMount(guard_request_body(app.wsgi_app), app.config["PROVIDER_ISSUER"])
+    trusted = TrustedProxies(app.wsgi_app, parse_networks(app.config["PROVIDER_TRUSTED_PROXIES"]),
+                             app.config["PROVIDER_FORWARDED_HEADER"])
+    app.wsgi_app = IssuerMount(guard_request_body(trusted), app.config["PROVIDER_ISSUER"])
     return app
 
 

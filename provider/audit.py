@@ -3,7 +3,6 @@ structured log lines. Rows are written in the caller's transaction."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import has_request_context, request
@@ -29,7 +28,8 @@ def record(event: str, *, user_id: str | None = None, client_id: str | None = No
                      family_id=family_id, ip=ip, user_agent=user_agent, details=details)
     db.session.add(row)
     level = logging.WARNING if event in WARNING_EVENTS else logging.INFO
-    log.log(level, json.dumps({"audit": event, "user_id": user_id, "client_id": client_id,
-                            "family_id": family_id, "ip": ip, "user_agent": user_agent,
-                            **details}, default=str))
+    # as fields of the structured log line (provider/logs.py), not text to parse
+    log.log(level, "audit %s", event, extra={"fields": {
+        "audit": event, "user_id": user_id, "client_id": client_id, "family_id": family_id,
+        "ip": ip, "user_agent": user_agent, **details}})
     return row

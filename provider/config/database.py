@@ -39,10 +39,13 @@ def is_postgresql(url: str) -> bool:
 
 def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     """``SQLALCHEMY_ENGINE_OPTIONS`` for the configured backend."""
+    # a logged database error shows the statement, never its values (a username, a digest)
+    hidden = {"hide_parameters": True}
     if not is_postgresql(config["SQLALCHEMY_DATABASE_URI"]):
-        return {}
+        return hidden
     statement_ms = int(config["PROVIDER_DB_STATEMENT_TIMEOUT_MS"])
     return {
+        **hidden,
         "pool_size": int(config["PROVIDER_DB_POOL_SIZE"]),
         "max_overflow": int(config["PROVIDER_DB_POOL_MAX_OVERFLOW"]),
         "pool_timeout": float(config["PROVIDER_DB_POOL_TIMEOUT_SECONDS"]),

@@ -12,8 +12,10 @@ from .validation import (
     enabled_signing_algorithm,
     exceeding,
     interval_seconds,
+    ip_networks,
     issuer_url,
     non_negative_whole_seconds,
+    one_of,
     outbound_deadline_seconds,
     pkce_policy,
     port_number,
@@ -140,6 +142,14 @@ SETTINGS: tuple[Setting, ...] = (
             "a token family's absolute lifetime; rotation never extends it", parse=int,
             checks=(non_negative_whole_seconds,)),
     # `provider serve`
+    Setting("PROVIDER_TRUSTED_PROXIES", [], "networks of the reverse proxies whose "
+            "forwarding header names the client's address (such as 10.0.0.0/8 127.0.0.1); "
+            "empty: none is believed", parse=words, checks=(ip_networks,)),
+    Setting("PROVIDER_FORWARDED_HEADER", "x-forwarded-for", "the header those proxies set: "
+            "`x-forwarded-for` or `forwarded` (RFC 7239)", parse=str.lower,
+            checks=(one_of("x-forwarded-for", "forwarded"),)),
+    Setting("PROVIDER_LOG_FORMAT", "json", "`provider serve`'s log lines: `json` (one "
+            "object a line) or `text`", parse=str, checks=(one_of("json", "text"),)),
     Setting("PROVIDER_REQUEST_READ_TIMEOUT_SECONDS", 30, "`provider serve`: how long a client "
             "may take to send a whole request, headers and body", checks=(positive_seconds,)),
 )

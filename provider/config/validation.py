@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +42,30 @@ def pkce_policy(name: str, config: Mapping[str, Any]) -> None:
     """``public`` or ``all``."""
     if config[name] not in ("public", "all"):
         raise ConfigurationError(f"{name} must be 'public' or 'all', not {config[name]!r}")
+
+
+def one_of(*choices: str) -> Check:
+    """One of ``choices``."""
+
+    def check(name: str, config: Mapping[str, Any]) -> None:
+        if config[name] not in choices:
+            raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, "
+                                     f"not {config[name]!r}")
+
+    return check
+
+
+def ip_networks(name: str, config: Mapping[str, Any]) -> None:
+    """A list of IP addresses or CIDR networks."""
+    values = config[name]
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise ConfigurationError(f"{name} must be a list of IP addresses or networks")
+    for value in values:
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise ConfigurationError(f"{name}: {value!r} is not an IP address or network "
+                                     "(such as 10.0.0.0/8 or 127.0.0.1)") from None
 
 
 def signing_algorithms(name: str, config: Mapping[str, Any]) -> None:

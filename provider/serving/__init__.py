@@ -29,13 +29,13 @@ from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 
 from ..extensions import db
+from ..logs import dictconfig
 from .front import READ_TIMEOUT_SETTING
 
 KEEPALIVE_SECONDS = 5  # silence allowed before a first request and between requests
 GRACEFUL_SECONDS = 10
 HEADER_BUFFER_BYTES = 64 * 1024  # the request line and headers; a longer one is refused
 WORKER_TARGET = "provider.serving.worker:front"
-ACCESS_LOG_FORMAT = '%(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
 
 
 def header_read_timeout_ms(app: Flask) -> int:
@@ -62,8 +62,9 @@ def serve(app: Flask, host: str, port: int, workers: int) -> None:
                                      max_buffer_size=HEADER_BUFFER_BYTES),
         respawn_failed_workers=True,
         workers_kill_timeout=GRACEFUL_SECONDS,
-        log_access=True,
-        log_access_format=ACCESS_LOG_FORMAT,
-        # Trust no forwarding header from anyone: nothing here reads X-Forwarded-*
-        # or takes SCRIPT_NAME from a client (an explicit trusted-proxy setting may come later).
+        # the front writes the access log: with the request id, never a query string
+        log_access=False,
+        log_dictconfig=dictconfig(app.config["PROVIDER_LOG_FORMAT"]),
+        # no forwarding header is read here: the app believes X-Forwarded-For only
+        # from PROVIDER_TRUSTED_PROXIES (client_address.py), and takes no SCRIPT_NAME
     ).serve()

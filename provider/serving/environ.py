@@ -40,6 +40,11 @@ def _host_and_port(address: str, scheme: str) -> tuple[str, str]:
     return host.strip("[]"), port
 
 
+def environ_client(scope: Any) -> str:
+    """The peer's address, as ``REMOTE_ADDR`` holds it."""
+    return _host_and_port(scope.client, scope.scheme)[0]
+
+
 def environ_for(scope: Any, body: bytes | FailedBody) -> dict[str, Any]:
     """The WSGI environ of the request ``scope`` describes, with ``body`` as its input."""
     server_name, server_port = _host_and_port(scope.server, scope.scheme)

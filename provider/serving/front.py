@@ -28,9 +28,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 
+from .. import client_address, logs, request_ids
 from ..http_guards import MALFORMED_BODY, REPLAY_CURRENT, REPLAY_SECONDS
 from ..jobs import start_scheduler
-from .environ import FailedBody, environ_for
+from .environ import FailedBody, environ_client, environ_for
 from .shutdown import JOBS_STOP_SECONDS, stop_jobs
 from .watchdog import Watchdog
 
@@ -64,6 +65,9 @@ class Front:
         self.max_body = int(app.config["MAX_CONTENT_LENGTH"])
         self.replays: dict[str, Replay] = {}
         self.watchdog = Watchdog(REQUEST_TIMEOUT_SECONDS)
+        self.trusted_proxies = client_address.parse_networks(
+            app.config["PROVIDER_TRUSTED_PROXIES"])
+        self.forwarded_header = app.config["PROVIDER_FORWARDED_HEADER"]
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """granian calls this in each worker before it serves: the worker's own job
@@ -83,18 +87,44 @@ class Front:
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return
+        started = time.perf_counter()
+        request_id = request_ids.accept_or_generate(scope.headers.get("x-request-id"))
+        bound = request_ids.bind(request_id)  # this task's log lines carry it
+        try:
+            status, client = await self._serve(scope, protocol, request_id)
+            logs.access(scope.method, scope.path, status, time.perf_counter() - started,
+                        client)
+        finally:
+            request_ids.unbind(bound)
+
+    async def _serve(self, scope: Any, protocol: Any, request_id: str) -> tuple[int, str]:
+        """Answer the request; its status and the client's address, for the access log."""
         replay = self._replay_for(scope)
         if replay is not None:
-            protocol.response_bytes(replay.status, replay.headers, replay.body)
-            return
+            protocol.response_bytes(replay.status,
+                                    [*replay.headers, (request_ids.HEADER, request_id)],
+                                    replay.body)
+            return replay.status, self._client(scope)
         body = await self.read_body(scope, protocol)
         environ = environ_for(scope, body)
+        environ[request_ids.ENVIRON_KEY] = request_id
         status, headers, content = self._call_app(environ)
         protocol.response_bytes(status, headers, content)
         if _replayable(environ, scope, status, headers):
+            kept = [(name, value) for name, value in headers
+                    if name.lower() != request_ids.HEADER.lower()]
             self.replays[scope.path] = Replay(
-                status, headers, content, time.monotonic() + float(environ[REPLAY_SECONDS]),
+                status, kept, content, time.monotonic() + float(environ[REPLAY_SECONDS]),
                 environ.get(REPLAY_CURRENT) or _always)
+        # the app's middleware has put the client's address behind trusted proxies there
+        return status, environ.get("REMOTE_ADDR", "")
+
+    def _client(self, scope: Any) -> str:
+        peer = environ_client(scope)
+        if not self.trusted_proxies:
+            return peer
+        return client_address.resolve(peer, scope.headers.get(self.forwarded_header),
+                                      self.forwarded_header, self.trusted_proxies)
 
     def _replay_for(self, scope: Any) -> Replay | None:
         if not _plain_get(scope):

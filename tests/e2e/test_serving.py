@@ -8,6 +8,7 @@ Every wait is bounded by socket timeouts or a deadline; nothing asserts on elaps
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -43,7 +44,9 @@ def worker_pids(master: int) -> set[int]:
 
 
 def without_date(headers: requests.structures.CaseInsensitiveDict) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items() if name.lower() != "date"}
+    """The headers but the two that differ between any two answers."""
+    return {name.lower(): value for name, value in headers.items()
+            if name.lower() not in ("date", "x-request-id")}
 
 
 def raw_exchange(issuer: str, request: bytes, timeout: float = 10) -> bytes:
@@ -180,13 +183,26 @@ def test_a_replayed_document_is_the_apps_own_answer(live_provider, path):
 
 
 def test_the_log_has_an_access_line_per_request(live_provider):
-    requests.get(live_provider.issuer + "/.well-known/jwks.json?log-me", timeout=10)
+    """One JSON object a line, the request id on it, the query string never."""
+    answered = [requests.get(live_provider.issuer + "/.well-known/jwks.json?log-me",
+                             headers={"X-Request-ID": "access-log-1"}, timeout=10),
+                requests.get(live_provider.issuer + "/.well-known/jwks.json",
+                             headers={"X-Request-ID": "access-log-2"}, timeout=10)]
+    assert [a.headers["X-Request-ID"] for a in answered] == ["access-log-1", "access-log-2"]
     deadline = time.monotonic() + 10
     log = live_provider.instance / "server.log"
-    while "GET /.well-known/jwks.json" not in log.read_text():
+    while "access-log-2" not in log.read_text():
         assert time.monotonic() < deadline, log.read_text()[-2000:]
         time.sleep(0.1)
-
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    access = {line["request_id"]: line for line in lines if line["logger"] == "provider.access"}
+    for request_id in ("access-log-1", "access-log-2"):  # from the app, then from memory
+        line = access[request_id]
+        assert (line["method"], line["path"], line["status"]) == (
+            "GET", "/.well-known/jwks.json", 200)
+        assert line["client"] == "127.0.0.1" and line["duration_ms"] >= 0
+        assert line["message"] == "GET /.well-known/jwks.json 200"
+    assert "log-me" not in log.read_text()
 
 
 def test_a_chunked_body_with_trailers_is_a_400(live_provider):

@@ -477,6 +477,7 @@ def test_a_database_url_that_is_no_url_is_a_configuration_error():
 
 
 def test_postgresql_gets_a_sized_pre_pinged_pool_with_deadlines_and_sqlite_none():
+    """And on both, a database error's text never carries the statement's values."""
     config = {**DEFAULTS, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/provider",
               "PROVIDER_DB_STATEMENT_TIMEOUT_MS": 2500}
     options = engine_options(config)
@@ -484,4 +485,6 @@ def test_postgresql_gets_a_sized_pre_pinged_pool_with_deadlines_and_sqlite_none(
     assert (options["pool_size"], options["max_overflow"]) == (4, 4)
     assert "statement_timeout=2500" in options["connect_args"]["options"]
     assert options["connect_args"]["connect_timeout"] == 3
-    assert engine_options({**config, "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}) == {}
+    assert options["hide_parameters"] is True
+    assert engine_options({**config, "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}) == {
+        "hide_parameters": True}

@@ -1,0 +1,94 @@
+"""Structured logs: one JSON object a line, each with the time, level, logger,
+message, the request id of the request that caused it, and the fields the caller
+passed (``extra={"fields": {...}}``), so a log pipeline indexes them as they are.
+
+``provider serve`` installs this for every logger of every worker (``dictconfig``),
+and writes the access log (``access``) itself: a line per request with the method,
+the path without its query string (``/end-session?id_token_hint=…`` carries an ID
+token, and ``/authorize``'s query carries a client's state and PKCE challenge), the
+status, the duration and the client's address. ``PROVIDER_LOG_FORMAT=text`` gives
+the same lines as plain text, for a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from typing import Any
+
+from . import request_ids
+
+ACCESS_LOGGER = "provider.access"
+FORMATS = ("json", "text")
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one line of JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or request_ids.current()
+        if request_id is not None:
+            line["request_id"] = request_id
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update({key: value for key, value in fields.items() if key not in line})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """The same line as text: time, level, logger, request id, message, fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None) or request_ids.current() or "-"
+        fields = getattr(record, "fields", None)
+        extra = "".join(f" {key}={value}" for key, value in fields.items()) if isinstance(
+            fields, dict) else ""
+        text = (f"{_timestamp(record.created)} {record.levelname} {record.name} "
+                f"[{request_id}] {record.getMessage()}{extra}")
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def _timestamp(created: float) -> str:
+    moment = datetime.datetime.fromtimestamp(created, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dictconfig(log_format: str, level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for every logger of the process, on stderr."""
+    formatter = JsonFormatter if log_format == "json" else TextFormatter
+    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+               "formatter": "provider"}
+    quiet = {"handlers": ["provider"], "level": "WARNING", "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"provider": {"()": formatter}},
+        "handlers": {"provider": handler},
+        "root": {"handlers": ["provider"], "level": level},
+        "loggers": {
+            # granian's own (started, stopped, a worker replaced)
+            "_granian": {"handlers": ["provider"], "level": level, "propagate": False},
+            # the provider writes the access log itself, with the request id
+            "granian.access": quiet,
+            "alembic": quiet,
+        },
+    }
+
+
+def access(method: str, path: str, status: int, seconds: float, client: str | None) -> None:
+    """The access-log line of one request (the query string is never logged)."""
+    access_log.info("%s %s %d", method, path, status, extra={"fields": {
+        "method": method, "path": path, "status": status,
+        "duration_ms": round(seconds * 1000, 3), "client": client}})
