@@ -44,8 +44,9 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_next_upstream off;
+{extra}
         }}
     }}
 }}
@@ -64,16 +65,21 @@ def nginx_binary() -> str:
 
 
 @contextmanager
-def run_nginx(port: int, upstreams: list[str]) -> Iterator[str]:
-    """nginx on 127.0.0.1:``port`` balancing over ``upstreams`` (``host:port``);
-    yields its base URL."""
+def run_nginx(port: int, upstreams: list[str], bind: str | None = None) -> Iterator[str]:
+    """nginx on 127.0.0.1:``port`` balancing over ``upstreams`` (``host:port``), as
+    the README's reverse-proxy example: it appends the client's address to
+    X-Forwarded-For. ``bind``: the address it connects to the upstreams from (a
+    loopback address other than the clients' own, so that only it is trusted).
+    Yields its base URL."""
     binary = nginx_binary()
     prefix = Path(tempfile.mkdtemp(prefix="provider-nginx-"))
     servers = "\n".join(f"        server {upstream};" for upstream in upstreams)
     config = prefix / "nginx.conf"
     # as root, nginx's workers would run as nobody, who cannot use the root-only prefix
     user = "user root;" if os.geteuid() == 0 else ""
-    config.write_text(CONFIG.format(user=user, prefix=prefix, port=port, servers=servers))
+    extra = f"            proxy_bind {bind};" if bind else ""
+    config.write_text(CONFIG.format(user=user, prefix=prefix, port=port, servers=servers,
+                                    extra=extra))
     process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
