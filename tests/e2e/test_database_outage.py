@@ -77,12 +77,17 @@ def test_an_outage_is_503_and_service_resumes_by_itself(outage):
             started = time.monotonic()
             assert_unavailable(service_token(provider, service))
             assert_unavailable(requests.get(provider.issuer + "/login", timeout=30), page=True)
+            ready = requests.get(provider.issuer + "/readyz", timeout=30)
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["database"] == "unavailable"
+            assert requests.get(provider.issuer + "/healthz", timeout=30).status_code == 200
             assert time.monotonic() - started < ANSWER_WITHIN
         server.start()
         deadline = time.monotonic() + 30
         while service_token(provider, service).status_code != 200:
             assert time.monotonic() < deadline, "service did not resume"
             time.sleep(0.2)
+        assert requests.get(provider.issuer + "/readyz", timeout=30).status_code == 200
         time.sleep(0.5)
     finally:
         stop.set()
