@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import audit, clients, instance, keys, outbox, tokens, users
+from . import audit, clients, database, instance, keys, outbox, tokens, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,5 +23,6 @@ main.add_command(tokens.token)
 main.add_command(tokens.families)
 main.add_command(audit.audit)
 main.add_command(outbox.logout)
+main.add_command(database.db)
 
 __all__ = ["main"]
