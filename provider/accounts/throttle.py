@@ -1,6 +1,7 @@
 """Login throttling (RFC 6749 §10.10: the server MUST prevent password guessing):
 two counters of failed sign-ins, shared by every worker and host through the
-database (``login_throttles``):
+database (``login_throttles``), or through Redis when ``REDIS_URL`` is set
+(``login_counters``):
 
 - per account and client address (the *pair*): ``PROVIDER_LOGIN_FREE_ATTEMPTS``
   free, then a back-off that starts at ``PROVIDER_LOGIN_BACKOFF_SECONDS`` and
@@ -11,8 +12,8 @@ database (``login_throttles``):
   holds the account, one address (a reverse proxy, a NAT) guessing at one user
   never blocks another.
 
-An attempt is *claimed* before its password is checked: one conditional upsert
-per counter counts it as a failure unless that counter is in back-off. So any
+An attempt is *claimed* before its password is checked: one atomic step counts it
+as a failure in both counters unless either is in back-off. So any
 number of concurrent requests gets exactly the free attempts verified, and a
 throttled attempt never reaches argon2. A correct password then resets its pair
 and gives back its claim on the account counter; the account's other failures
@@ -33,44 +34,20 @@ import hmac
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func
 
 from .. import clock
-from ..database import begin_write, upsert_insert
 from ..extensions import db
-from ..models import LoginThrottle
+from .login_counters import Schedule, backoff_seconds, store
 from .passwords import VerifiedPassword, verify_password
 
+__all__ = ["Claim", "LoginAttempt", "Policy", "account_digest", "backoff_seconds",
+           "claim_attempt", "client_network", "forget_success", "pair_digest", "purge_stale",
+           "try_password", "unlock"]
+
 KEY_CONTEXT = b"provider login throttle v1"
-MAX_DOUBLINGS = 40  # far past any cap; keeps the shift small for absurd failure counts
-
-
-@dataclass(frozen=True)
-class Policy:
-    free: int  # per (account, address)
-    account_free: int
-    backoff: int  # the first back-off, seconds
-    backoff_max: int
-    reset: int  # a counter with no failure for this long starts again
-
-    @classmethod
-    def from_config(cls, config: Any) -> Policy:
-        return cls(free=int(config["PROVIDER_LOGIN_FREE_ATTEMPTS"]),
-                   account_free=int(config["PROVIDER_LOGIN_ACCOUNT_FREE_ATTEMPTS"]),
-                   backoff=int(config["PROVIDER_LOGIN_BACKOFF_SECONDS"]),
-                   backoff_max=int(config["PROVIDER_LOGIN_BACKOFF_MAX_SECONDS"]),
-                   reset=int(config["PROVIDER_LOGIN_THROTTLE_RESET_SECONDS"]))
-
-
-def backoff_seconds(failures: int, free: int, first: int, cap: int) -> int:
-    """The back-off after the ``failures``-th failure: none before ``free``, then
-    ``first``, doubling with each further failure, never more than ``cap``."""
-    if failures < free:
-        return 0
-    return min(first << min(failures - free, MAX_DOUBLINGS), cap)
+Policy = Schedule  # the settings' back-off rules, as every counter store applies them
 
 
 @dataclass(frozen=True)
@@ -140,87 +117,29 @@ def try_password(username: str, password: str, address: str | None) -> LoginAtte
 
 
 def claim_attempt(username: str, address: str | None) -> Claim:
-    """Count this attempt as a failure in both counters, unless either is in back-off.
-
-    Its own short write transaction (BEGIN IMMEDIATE on SQLite), committed
-    before the password is checked. The account row is claimed first and the
-    pair second, one order everywhere, so on PostgreSQL two requests for one
-    account queue on the same row instead of deadlocking.
-    """
-    policy = Policy.from_config(current_app.config)
+    """Count this attempt as a failure in both counters, unless either is in back-off;
+    committed (on the database, its own short write transaction) before the password
+    is checked."""
     account, pair = account_digest(username), pair_digest(username, address)
-    now = clock.now()
-    begin_write()
-    try:
-        if _claim(account, account, policy.account_free, policy, now) and _claim(
-                pair, account, policy.free, policy, now):
-            db.session.commit()
-            return Claim(pair, account, 0)
-        blocked_until = db.session.scalar(
-            db.select(func.max(LoginThrottle.blocked_until))
-            .where(LoginThrottle.key.in_((account, pair))))
-        db.session.rollback()  # a refused attempt counts in neither counter
-    except BaseException:
-        db.session.rollback()
-        raise
-    return Claim(pair, account, max(1, int(blocked_until or 0) - now))
-
-
-def _claim(key: str, account: str, free: int, policy: Policy, now: int) -> bool:
-    """One conditional upsert: +1 failure unless in back-off; False when refused."""
-    table = LoginThrottle.__table__
-    forgotten = table.c.last_failure_at <= now - policy.reset
-    statement = (
-        upsert_insert(table)
-        .values(key=key, account=account, failures=1, last_failure_at=now, blocked_until=0)
-        .on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={"failures": case((forgotten, 1), else_=table.c.failures + 1),
-                  "last_failure_at": now},
-            where=table.c.blocked_until <= now)
-        .returning(table.c.failures)
-    )
-    failures = db.session.execute(statement).scalar()
-    if failures is None:
-        return False
-    delay = backoff_seconds(failures, free, policy.backoff, policy.backoff_max)
-    if delay:  # the row is ours until commit: the count above is the one that holds
-        db.session.execute(db.update(LoginThrottle).where(
-            LoginThrottle.key == key, LoginThrottle.blocked_until < now + delay
-        ).values(blocked_until=now + delay))
-    return True
+    wait = store().claim(account, pair, Policy.from_config(current_app.config), clock.now())
+    return Claim(pair, account, wait)
 
 
 def forget_success(claim: Claim) -> None:
-    """A correct password (in the caller's write transaction): the pair starts
-    again from zero; the account counter gives back only this attempt's claim."""
-    free = int(current_app.config["PROVIDER_LOGIN_ACCOUNT_FREE_ATTEMPTS"])
-    # The account row first, then the pair row: the order ``claim_attempt`` locks
-    # them in, so two sign-ins of one user can never deadlock on PostgreSQL.
-    failures = LoginThrottle.failures
-    db.session.execute(db.update(LoginThrottle).where(
-        LoginThrottle.key == claim.account, failures > 0
-    ).values(failures=failures - 1,
-             blocked_until=case((failures - 1 < free, 0), else_=LoginThrottle.blocked_until)))
-    # an account with nothing against it keeps no row (our update holds it until commit)
-    db.session.execute(db.delete(LoginThrottle).where(
-        LoginThrottle.key == claim.account, failures <= 0))
-    db.session.execute(db.delete(LoginThrottle).where(LoginThrottle.key == claim.pair))
+    """A correct password (in the caller's write transaction, on the database): the
+    pair starts again from zero; the account counter gives back only this attempt's
+    claim."""
+    store().forget_success(claim.account, claim.pair, Policy.from_config(current_app.config))
 
 
 # --- operators -----------------------------------------------------------------------
 
 
 def unlock(username: str) -> int:
-    """Drop every counter of ``username`` (in the caller's transaction)."""
-    return db.session.execute(db.delete(LoginThrottle).where(
-        LoginThrottle.account == account_digest(username))).rowcount or 0
+    """Drop every counter of ``username`` (in the caller's transaction, on the database)."""
+    return store().unlock(account_digest(username))
 
 
 def purge_stale() -> int:
     """Drop counters that have been forgotten anyway (in the caller's transaction)."""
-    now = clock.now()
-    reset = int(current_app.config["PROVIDER_LOGIN_THROTTLE_RESET_SECONDS"])
-    return db.session.execute(db.delete(LoginThrottle).where(
-        LoginThrottle.last_failure_at <= now - reset, LoginThrottle.blocked_until <= now
-    )).rowcount or 0
+    return store().purge_stale(Policy.from_config(current_app.config), clock.now())

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from provider import clock, management
 from provider.cli import main
 from provider.extensions import db
-from provider.models import AuditEvent, LoginSession, LoginThrottle
+from provider.models import AuditEvent, LoginSession
 from tests.support.forms import CSRF
 from tests.support.settings import PASSWORD
 
@@ -69,16 +69,16 @@ def fail(client, username: str, times: int, address: str = HOME) -> None:
 
 def counter(app, username: str, address: str | None = None) -> tuple[int, int] | None:
     """(failures, back-off seconds) of the pair counter, or the account's without
-    ``address``; None when there is no row."""
-    from provider.accounts import throttle
+    ``address``, from whichever store holds them; None when there is none."""
+    from provider.accounts import login_counters, throttle
 
     with app.app_context():
         key = (throttle.pair_digest(username, address) if address
                else throttle.account_digest(username))
-        row = db.session.get(LoginThrottle, key)
-        if row is None:
+        stored = login_counters.store().counter(key)
+        if stored is None:
             return None
-        return row.failures, max(0, row.blocked_until - row.last_failure_at)
+        return stored.failures, max(0, stored.blocked_until - stored.last_failure_at)
 
 
 def sessions(app) -> int:
