@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from .. import audit, clock
+from .. import audit, clock, metrics
 from ..database import write_transaction
 from ..extensions import db
 from ..keys import key_ring
@@ -179,6 +179,7 @@ def _record(claimed: Claim, error: str | None, give_up: bool) -> None:
         audit.record("backchannel_logout_delivery", user_id=delivery.user_id,
                      client_id=delivery.client_id, sid=delivery.sid, outcome=delivery.status,
                      attempts=delivery.attempts, error=error)
+        metrics.backchannel_delivery(delivery.status)
     if error:
         log.warning("back-channel logout to %s failed (attempt %s): %s",
                     claimed.client_id, claimed.attempt, error)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request
 
-from .. import audit, clock, denylist, digests
+from .. import audit, clock, denylist, digests, metrics
 from ..extensions import db
 from ..models import (
     Client,
@@ -188,12 +188,14 @@ def _repeat(presented: str, token: RefreshToken) -> RefreshGrant | None:
             return None
         audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
                      family_id=family.id, seconds_since_rotation=since, outcome="grace")
+        metrics.refresh_token_reuse("grace")
         return RefreshGrant(token=token, family=family, user=user, successor=successor_value,
                             replay=True)
     if revoke_family(family, "refresh_token_reuse"):
         audit.record("refresh_token_reuse", user_id=family.user_id, client_id=family.client_id,
                      family_id=family.id, seconds_since_rotation=since,
                      outcome="family_revoked")
+        metrics.refresh_token_reuse("family_revoked")
     db.session.commit()  # the revocation stands although this request fails
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ... import audit
+from ... import audit, metrics
 from ...models import Client, RefreshTokenFamily, User
 from .. import refresh_tokens
 from ..tokens import IssuedTokens, LoginContext
@@ -52,6 +52,7 @@ class IssuingGrant:
             raise RuntimeError("save_token for a token this grant did not issue")
         self.issuance = replace(self.issuance, family=self.store(self.issuance))
         record_issuance(self.issuance)
+        metrics.token_issued(self.issuance.grant_type)
 
 
 def record_issuance(issuance: Issuance) -> None:
