@@ -9,7 +9,7 @@ import click
 from flask import current_app
 
 from .. import config as provider_config
-from .. import management
+from .. import management, metrics
 from .operator_command import build_app, close_connections, operator_command
 
 
@@ -54,7 +54,8 @@ def serve(host: str, port: int | None, workers: int) -> None:
     from ..serving import serve as run_server
 
     app = build_app()
-    run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers)
+    with metrics.worker_directory():  # the workers' counts are summed there, this run only
+        run_server(app, host=host, port=port or int(app.config["PORT"]), workers=workers)
 
 
 @click.command()
