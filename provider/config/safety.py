@@ -89,6 +89,10 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
     if int(config["PROVIDER_LOGIN_BACKOFF_MAX_SECONDS"]) > 900:
         add("warning", "PROVIDER_LOGIN_BACKOFF_MAX_SECONDS", "anyone who knows a username "
             "can keep that account locked out for this long at a time; 900 s at most advised")
+    if config.get("PROVIDER_METRICS_OPEN"):
+        add("warning", "PROVIDER_METRICS_OPEN", "/metrics answers anyone: request rates, "
+            "sign-in failures and the like; set PROVIDER_METRICS_TOKEN instead unless only "
+            "the scraper can reach it")
     if int(config["PROVIDER_PASSWORD_MEMORY_COST"]) < 19456:
         add("error" if https else "warning", "PROVIDER_PASSWORD_MEMORY_COST",
             "argon2id memory below the OWASP minimum of 19 MiB (test setting)")
