@@ -1,8 +1,9 @@
 """Login throttling over real HTTP against ``provider serve`` (two worker
-processes on one SQLite file): wrong passwords from eight threads, each request
-on its own connection, end throttled after exactly the free attempts in total,
-so the counter is the database's and not a worker's; the right password is then
-refused until ``provider users unlock`` (another process) clears it.
+processes on one SQLite file, the counters in the database or in a real Redis):
+wrong passwords from eight threads, each request on its own connection, end
+throttled after exactly the free attempts in total, so the counter is the shared
+store's and not a worker's; the right password is then refused until ``provider
+users unlock`` (another process) clears it.
 
 The database is only ever read here (read-only connection)."""
 
@@ -14,6 +15,7 @@ from collections import Counter
 from contextlib import closing
 
 import pytest
+import redis
 import requests
 
 from tests.support.forms import CSRF
@@ -28,12 +30,19 @@ FREE = 5  # PROVIDER_LOGIN_FREE_ATTEMPTS, the default
 TIMEOUT = 60
 
 
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory):
+REDIS_PREFIX = "throttle-e2e:"
+
+
+@pytest.fixture(scope="module", params=["database", "redis"])
+def provider(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     # a first back-off of ten minutes: no block can end while the test runs, so the
     # number of verified attempts depends on the counter alone, never on timing
-    with launch_provider(tmp_path_factory.mktemp("throttle-instance"),
-                         extra_config="PROVIDER_LOGIN_BACKOFF_SECONDS = 600\n") as live:
+    config = "PROVIDER_LOGIN_BACKOFF_SECONDS = 600\n"
+    env = {}
+    if request.param == "redis":
+        env["REDIS_URL"] = request.getfixturevalue("redis_server")
+        config += f"PROVIDER_LOGIN_THROTTLE_KEY_PREFIX = {REDIS_PREFIX!r}\n"
+    with launch_provider(tmp_path_factory.mktemp("throttle-instance"), env, config) as live:
         yield live
 
 
@@ -49,6 +58,16 @@ def sign_in(provider, password: str) -> requests.Response:
 
 
 def counters(provider) -> list[int]:
+    """The failures of every counter, from the store the provider uses."""
+    url = provider.env.get("REDIS_URL")
+    if url:
+        with redis.Redis.from_url(url) as client:
+            return sorted(int(client.hget(key, "f")) for key in client.keys(REDIS_PREFIX + "*")
+                          if client.type(key) == b"hash")
+    return database_counters(provider)
+
+
+def database_counters(provider) -> list[int]:
     uri = f"file:{provider.instance / 'provider.db'}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True)) as database:
         return sorted(row[0] for row in database.execute("SELECT failures FROM login_throttles"))
@@ -77,6 +96,8 @@ def test_guessing_from_many_threads_over_two_workers_shares_one_counter(provider
     assert outcomes == {(200, "incorrect"): FREE,
                         (429, "throttled"): THREADS * PER_THREAD - FREE}, outcomes
     assert counters(provider) == [FREE, FREE]  # alice's pair and alice's account
+    if provider.env.get("REDIS_URL"):
+        assert database_counters(provider) == []  # Redis holds them, the database none
 
     refused = sign_in(provider, PASSWORD)
     assert refused.status_code == 429 and "Location" not in refused.headers

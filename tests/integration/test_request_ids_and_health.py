@@ -3,7 +3,9 @@ address behind trusted proxies (PROVIDER_TRUSTED_PROXIES), on both databases."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 
 import pytest
 from sqlalchemy import text
@@ -155,3 +157,31 @@ def test_forwarded_host_and_proto_change_no_url(app, client):
         "X-Forwarded-Prefix": "/x", "Forwarded": "host=evil.example;proto=https"}).get_json()
     assert forwarded == plain
     assert "evil.example" not in str(forwarded)
+
+
+@pytest.mark.sqlite_only
+def test_readyz_checks_redis_when_one_is_configured(instance, tmp_path):
+    from provider import create_app
+    from tests.support.redis_server import redis_process
+    from tests.support.settings import CHEAP_HASHING, ISSUER
+
+    with redis_process(tmp_path) as (url, process):
+        app = create_app({"PROVIDER_INSTANCE_PATH": str(instance), "PROVIDER_ISSUER": ISSUER,
+                          "REDIS_URL": url, "PROVIDER_REDIS_TIMEOUT_SECONDS": 0.3,
+                          **CHEAP_HASHING})
+        client = app.test_client()
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.get_json()["checks"] == {"database": "ok", "schema": "ok", "redis": "ok"}
+        os.kill(process.pid, signal.SIGSTOP)  # Redis stops answering
+        try:
+            away = client.get("/readyz")
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        assert away.status_code == 503
+        assert away.get_json()["checks"] == {"database": "ok", "schema": "ok",
+                                             "redis": "unavailable"}
+        assert url not in away.get_data(as_text=True)
+        assert client.get("/readyz").status_code == 200
+        with app.app_context():
+            db.engine.dispose()
