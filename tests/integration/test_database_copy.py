@@ -29,7 +29,7 @@ from provider.cli import main
 from provider.config.database import normalise_database_url
 from provider.extensions import db
 from provider.models import Lease, LoginSession
-from tests.integration.test_upgrade_keeps_data import fill_every_table, revisions
+from tests.support.every_table import fill_every_table, revisions
 from tests.support.flows import obtain, refresh, token_request
 from tests.support.postgres_server import PostgresServer
 from tests.support.protocol import pkce_pair, query_of

@@ -19,7 +19,9 @@ from provider import clock
 from provider.cli import main
 from provider.extensions import db
 from provider.models import LoginThrottle
-from tests.integration.test_login_throttle import (
+from tests.support.redis_server import redis_process
+from tests.support.settings import PASSWORD
+from tests.support.throttle import (
     HOME,
     INCORRECT,
     THROTTLED,
@@ -28,8 +30,6 @@ from tests.integration.test_login_throttle import (
     fail,
     sessions,
 )
-from tests.support.redis_server import redis_process
-from tests.support.settings import PASSWORD
 
 pytestmark = [pytest.mark.sqlite_only,  # the database holds nothing of the throttle here
               pytest.mark.config(PROVIDER_LOGIN_BACKOFF_SECONDS=60)]
