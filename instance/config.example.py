@@ -17,12 +17,26 @@
 # PROVIDER_DB_CONNECT_TIMEOUT_SECONDS = 3
 # PROVIDER_DB_STATEMENT_TIMEOUT_MS = 5000
 
-# Redis for the access-token deny-list, shared by every worker and host (unset: the
-# database holds it). Keys are PREFIX + jti; a request waits at most TIMEOUT seconds
-# for Redis, then fails closed with 503.
+# Redis for the access-token deny-list and the rate-limit counters, shared by every
+# worker and host (unset: the database holds the deny-list, each process its own
+# counters). Keys are PREFIX + jti; a request waits at most TIMEOUT seconds for Redis,
+# then fails closed with 503 (rate limits fail open).
 # REDIS_URL = "rediss://:password@cache.internal:6380/0"
 # PROVIDER_DENYLIST_KEY_PREFIX = "provider:denied-jti:"
+# PROVIDER_LOGIN_THROTTLE_KEY_PREFIX = "provider:login-throttle:"
 # PROVIDER_REDIS_TIMEOUT_SECONDS = 0.5
+
+# Rate limits, answered 429 with Retry-After, in the notation of `limits`
+# ("600 per minute", "10/second", several separated by ";"); "" or "off" for none.
+# Per client address (REMOTE_ADDR; loopback included) or per client id, counting only
+# requests in which that client authenticated. Counters are in Redis when REDIS_URL is
+# set (keys start with the prefix), else in each process, so N processes allow up to N
+# times a limit.
+# PROVIDER_RATE_LIMIT_TOKEN_PER_CLIENT = ""           # such as "10000 per minute"
+# PROVIDER_RATE_LIMIT_TOKEN_PER_ADDRESS = ""
+# PROVIDER_RATE_LIMIT_AUTHORIZE_PER_ADDRESS = "600 per minute"  # browsers not signed in
+# PROVIDER_RATE_LIMIT_REGISTRATION_PER_ADDRESS = "20 per hour"
+# PROVIDER_RATE_LIMIT_KEY_PREFIX = "provider:ratelimit:"
 
 # `aud` of access tokens when no resource is requested (default: the issuer).
 # PROVIDER_DEFAULT_AUDIENCE = "https://api.example.com"
@@ -84,6 +98,11 @@
 
 # `provider serve`'s log lines: "json" (one object a line) or "text".
 # PROVIDER_LOG_FORMAT = "json"
+
+# {issuer}/metrics (Prometheus text): closed (401) unless a scraper's bearer token is
+# set, 16 characters or more, or it is opened to anyone (never both).
+# PROVIDER_METRICS_TOKEN = "a-long-random-string"
+# PROVIDER_METRICS_OPEN = False
 
 # The key-encryption key that encrypts private signing keys at rest: 32 bytes,
 # base64url (default: the instance folder's key_encryption_key file, mode 0600, which

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from . import background, clock, denylist, endpoint_policy, jobs, request_ids
+from . import background, clock, denylist, endpoint_policy, jobs, metrics, rate_limits, request_ids
 from . import config as provider_config
+from .accounts import login_counters
 from .accounts.csrf import csrf_token
 from .client_address import TrustedProxies, parse_networks
 from .database import MIGRATIONS, configure_engine
@@ -18,6 +19,7 @@ from .http_guards import IssuerMount, guard_request_body
 from .keys.encryption import KeyDecryptionError
 from .keys.lifecycle import check_keys_open
 from .models import SigningKey
+from .oauth.grants import grant_types
 from .oauth.server import init_authorization_server
 from .views import (
     account,
@@ -32,6 +34,7 @@ from .views import (
     token,
     userinfo,
 )
+from .views import metrics as metrics_view
 
 
 def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: bool = False,
@@ -54,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
 
     db.init_app(app)
     denylist.init_app(app)
+    login_counters.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():
         configure_engine(app)
@@ -67,9 +71,11 @@ def create_app(config: dict[str, Any] | None = None, *, allow_uninitialised: boo
     init_authorization_server(app)
     background.init_app(app, jobs.JOBS)
     request_ids.init_app(app)  # first: every later hook's log lines carry the id
+    metrics.init_app(app, grant_types())
+    rate_limits.init_app(app)
 
     for module in (health, discovery, authorize, token, revocation, introspection, userinfo,
-                   account, logout, sessions, debug):
+                   account, logout, sessions, debug, metrics_view):
         endpoint_policy.register_blueprint(app, module.bp, module.POLICY)
     endpoint_policy.init_app(app)
     app.jinja_env.globals["csrf_token"] = csrf_token

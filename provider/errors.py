@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 
 from flask import Flask, Response, render_template, request
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .accounts.login_counters import CountersUnavailable
 from .denylist import DenyListUnavailable
 from .endpoint_policy import wants_json
 from .oauth.descriptions import safe_description
+from .rate_limits import retry_after_seconds
 
 ERROR_CODES = {400: "invalid_request", 401: "invalid_client", 403: "access_denied",
                404: "not_found", 405: "invalid_request", 413: "invalid_request",
@@ -68,6 +71,26 @@ def register_error_handlers(app: Flask) -> None:
         # Fail closed: a token whose revocation cannot be checked is not accepted.
         app.logger.error("deny-list unavailable on %s %s: %s", request.method, request.path, exc)
         return temporarily_unavailable("Token revocation state is unavailable; retry shortly.")
+
+    @app.errorhandler(CountersUnavailable)
+    def login_counters_unavailable(exc: CountersUnavailable):
+        # Fail closed: an attempt that cannot be counted is not checked.
+        app.logger.error("sign-in counters unavailable on %s %s: %s", request.method,
+                         request.path, exc)
+        return temporarily_unavailable("Sign-in is unavailable; retry shortly.")
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(exc: RateLimitExceeded):
+        # answered here, never redirected: the redirect_uri may not be validated yet
+        seconds = retry_after_seconds(exc)
+        if wants_json():
+            response = json_error(429, "too_many_requests",
+                                  f"Too many requests; retry after {seconds} seconds.")
+        else:
+            response = _html_error(429, "Too many requests", "There were too many requests "
+                                   f"from here. Please try again in {seconds} seconds.")
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)

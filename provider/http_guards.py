@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import has_request_context, request
 from werkzeug.exceptions import BadRequest, HTTPException
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -81,11 +82,14 @@ def guard_request_body(app: WSGIApp) -> WSGIApp:
 # the callable (if any) says what the answer was built from is still current.
 REPLAY_SECONDS = "provider.replay_seconds"
 REPLAY_CURRENT = "provider.replay_current"
+REPLAY_RULE = "provider.replay_rule"  # the URL rule, for the replay's metrics
 
 
 def allow_replay(environ: dict, seconds: float,
                  still_current: Callable[[], bool] | None = None) -> None:
     if seconds > 0:
         environ[REPLAY_SECONDS] = seconds
+        rule = request.url_rule if has_request_context() else None
+        environ[REPLAY_RULE] = rule.rule if rule is not None else "unmatched"
         if still_current is not None:
             environ[REPLAY_CURRENT] = still_current

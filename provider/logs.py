@@ -78,6 +78,9 @@ def dictconfig(log_format: str, level: str = "INFO") -> dict[str, Any]:
         "handlers": {"provider": handler},
         "root": {"handlers": ["provider"], "level": level},
         "loggers": {
+            # the app's: configured here, so that Flask's own text handler, which it adds
+            # when the app is built before this runs, is replaced rather than doubled
+            "provider": {"handlers": ["provider"], "level": level, "propagate": False},
             # granian's own (started, stopped, a worker replaced)
             "_granian": {"handlers": ["provider"], "level": level, "propagate": False},
             # the provider writes the access log itself, with the request id

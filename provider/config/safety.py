@@ -93,10 +93,25 @@ def unsafe_settings(config: dict[str, Any]) -> list[Finding]:
         add("warning", "PROVIDER_METRICS_OPEN", "/metrics answers anyone: request rates, "
             "sign-in failures and the like; set PROVIDER_METRICS_TOKEN instead unless only "
             "the scraper can reach it")
+    if _trusts_everyone(config.get("PROVIDER_TRUSTED_PROXIES") or ()):
+        add("error" if https else "warning", "PROVIDER_TRUSTED_PROXIES",
+            "a network that holds every address is trusted: any caller can name its own "
+            "address in X-Forwarded-For and escape rate limits and the sign-in throttle")
     if int(config["PROVIDER_PASSWORD_MEMORY_COST"]) < 19456:
         add("error" if https else "warning", "PROVIDER_PASSWORD_MEMORY_COST",
             "argon2id memory below the OWASP minimum of 19 MiB (test setting)")
     return findings
+
+
+def _trusts_everyone(networks: Any) -> bool:
+    """True if a trusted-proxy network is a whole address family (0.0.0.0/0, ::/0)."""
+    for value in networks:
+        try:
+            if ipaddress.ip_network(str(value), strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue  # the setting's own check names it
+    return False
 
 
 def _plain_redis_off_loopback(url: str) -> bool:

@@ -9,17 +9,21 @@ from typing import Any
 from .validation import (
     Check,
     at_least,
+    boolean,
     enabled_signing_algorithm,
     exceeding,
     interval_seconds,
     ip_networks,
     issuer_url,
+    metrics_token,
     non_negative_whole_seconds,
+    not_with,
     one_of,
     outbound_deadline_seconds,
     pkce_policy,
     port_number,
     positive_seconds,
+    rate_limit,
     signing_algorithms,
     whole_number_from_one,
     whole_number_from_zero,
@@ -29,6 +33,16 @@ from .validation import (
 def words(raw: str) -> list[str]:
     """An environment list: words separated by spaces or commas."""
     return raw.replace(",", " ").split()
+
+
+def flag(raw: str) -> bool:
+    """An environment switch: true or false (also 1/0, yes/no, on/off)."""
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 @dataclass(frozen=True)
@@ -69,12 +83,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROVIDER_DB_STATEMENT_TIMEOUT_MS", 5000, "PostgreSQL: the deadline of every "
             "statement and lock wait, milliseconds", parse=int,
             checks=(whole_number_from_one,)),
-    Setting("REDIS_URL", None, "Redis for the access-token deny-list; unset: the database "
-            "holds it", parse=str),
+    Setting("REDIS_URL", None, "Redis for the access-token deny-list and the rate-limit "
+            "counters; unset: the database holds the one, each process the other", parse=str),
     Setting("PROVIDER_DENYLIST_KEY_PREFIX", "provider:denied-jti:",
             "Redis deny-list keys are this prefix + jti"),
-    Setting("PROVIDER_REDIS_TIMEOUT_SECONDS", 0.5,
-            "how long a request waits for Redis before failing closed with 503"),
+    Setting("PROVIDER_LOGIN_THROTTLE_KEY_PREFIX", "provider:login-throttle:",
+            "Redis sign-in failure counters are keys under this prefix"),
+    Setting("PROVIDER_REDIS_TIMEOUT_SECONDS", 0.5, "how long a request waits for Redis before "
+            "failing closed with 503 (the deny-list) or open (rate limits)"),
+    # rate limits (provider/rate_limits/), in the notation of `limits`; "" or "off": none
+    Setting("PROVIDER_RATE_LIMIT_TOKEN_PER_CLIENT", "", "token requests per client id, "
+            "counting only those whose client authenticated", parse=str, checks=(rate_limit,)),
+    Setting("PROVIDER_RATE_LIMIT_TOKEN_PER_ADDRESS", "", "token requests per client address",
+            parse=str, checks=(rate_limit,)),
+    Setting("PROVIDER_RATE_LIMIT_AUTHORIZE_PER_ADDRESS", "600 per minute", "authorization "
+            "requests per client address from browsers not signed in", parse=str,
+            checks=(rate_limit,)),
+    Setting("PROVIDER_RATE_LIMIT_REGISTRATION_PER_ADDRESS", "20 per hour", "client "
+            "registrations per client address (the registration endpoint)", parse=str,
+            checks=(rate_limit,)),
+    Setting("PROVIDER_RATE_LIMIT_KEY_PREFIX", "provider:ratelimit:",
+            "Redis keys of the rate-limit counters start with this prefix"),
     Setting("PROVIDER_JOBS_TICK_SECONDS", 15,
             "how often each worker looks for due background jobs"),
     # signing keys
@@ -152,6 +181,12 @@ SETTINGS: tuple[Setting, ...] = (
             "object a line) or `text`", parse=str, checks=(one_of("json", "text"),)),
     Setting("PROVIDER_REQUEST_READ_TIMEOUT_SECONDS", 30, "`provider serve`: how long a client "
             "may take to send a whole request, headers and body", checks=(positive_seconds,)),
+    # {issuer}/metrics: closed unless one of these is set
+    Setting("PROVIDER_METRICS_TOKEN", None, "the bearer token `/metrics` asks for, 16 "
+            "characters or more; unset: 401 unless PROVIDER_METRICS_OPEN", parse=str,
+            checks=(metrics_token,)),
+    Setting("PROVIDER_METRICS_OPEN", False, "`/metrics` answers anyone, without a token",
+            parse=flag, checks=(boolean, not_with("PROVIDER_METRICS_TOKEN"))),
 )
 
 # Flask's and Flask-SQLAlchemy's own keys, fixed by the provider rather than operator settings.

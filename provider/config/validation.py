@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 
 Check = Callable[[str, Mapping[str, Any]], None]
@@ -122,6 +124,65 @@ def whole_number_from_zero(name: str, config: Mapping[str, Any]) -> None:
     value = config[name]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigurationError(f"{name} must be a whole number, 0 or more")
+
+
+def boolean(name: str, config: Mapping[str, Any]) -> None:
+    """True or False."""
+    if not isinstance(config[name], bool):
+        raise ConfigurationError(f"{name} must be True or False, not {config[name]!r}")
+
+
+MIN_METRICS_TOKEN_CHARS = 16
+
+
+def metrics_token(name: str, config: Mapping[str, Any]) -> None:
+    """Unset, or at least 16 visible ASCII characters (it travels in a header)."""
+    token = config[name]
+    if token is None:
+        return
+    if not isinstance(token, str) or not all("!" <= char <= "~" for char in token):
+        raise ConfigurationError(f"{name} must be visible ASCII characters, without spaces")
+    if len(token) < MIN_METRICS_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"{name} must be at least {MIN_METRICS_TOKEN_CHARS} characters long")
+
+
+def not_with(other: str) -> Check:
+    """A true value excludes setting ``other`` (checked before this one)."""
+
+    def check(name: str, config: Mapping[str, Any]) -> None:
+        if config[name] and config[other] is not None:
+            raise ConfigurationError(f"set {name} or {other}, not both")
+
+    return check
+
+
+RATE_LIMIT_OFF = ("", "off")
+
+
+def rate_limit_text(value: Any) -> str | None:
+    """A rate-limit setting's limits, or None when it is off (unset, empty or ``off``)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in RATE_LIMIT_OFF):
+        return None
+    return value
+
+
+def rate_limit(name: str, config: Mapping[str, Any]) -> None:
+    """Off, or limits in the notation of ``limits`` ("600 per minute", "10/second",
+    several separated by ";"), each allowing at least one request."""
+    text = rate_limit_text(config[name])
+    if text is None:
+        return
+    example = 'such as "600 per minute" or "10/second; 1000/hour", or "" for none'
+    try:
+        items = parse_many(text) if isinstance(text, str) else None
+    except ValueError:
+        items = None
+    if not items:
+        raise ConfigurationError(f"{name}={text!r} is not a rate limit ({example})")
+    if any(item.amount < 1 for item in items):
+        raise ConfigurationError(f"{name}={text!r} would refuse every request; "
+                                 "switch the limit off with \"\" instead")
 
 
 def at_least(other: str) -> Check:

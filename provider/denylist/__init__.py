@@ -18,11 +18,12 @@ from typing import Any
 
 from flask import Flask, current_app, g
 
-from ..config import ConfigurationError
+from .. import metrics, redis_connection
 from ..extensions import db
 from . import pending
 from .database import DatabaseDenyList
 from .interface import DenyList, DenyListUnavailable
+from .redis_backend import RedisDenyList
 
 __all__ = ["DenyList", "DenyListUnavailable", "backend", "deny", "flush_pending", "init_app",
            "is_denied", "purge_expired"]
@@ -39,19 +40,10 @@ def init_app(app: Flask) -> DenyList:
 
 
 def _from_config(config: dict[str, Any]) -> DenyList:
-    url = config.get("REDIS_URL")
-    if not url:
+    client = redis_connection.client(config, "denylist")  # ConfigurationError: a bad URL
+    if client is None:
         return DatabaseDenyList()
-    from .redis_backend import RedisDenyList  # only deployments with Redis import the client
-
-    timeout = config["PROVIDER_REDIS_TIMEOUT_SECONDS"]
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigurationError("PROVIDER_REDIS_TIMEOUT_SECONDS must be a positive number")
-    try:
-        return RedisDenyList.from_url(url, prefix=config["PROVIDER_DENYLIST_KEY_PREFIX"],
-                                      timeout=float(timeout))
-    except ValueError as exc:  # the message names the URL scheme, never the password
-        raise ConfigurationError(f"REDIS_URL is not usable: {exc}") from None
+    return RedisDenyList(client, prefix=config["PROVIDER_DENYLIST_KEY_PREFIX"])
 
 
 def backend() -> DenyList:
@@ -83,9 +75,11 @@ def deny(jti: str, expires_at: int, reason: str) -> bool:
 def is_denied(jti: str) -> bool:
     """Raises ``DenyListUnavailable`` rather than answer "no" when it cannot tell."""
     selected = backend()
-    if selected.is_denied(jti):
-        return True
-    return not isinstance(selected, DatabaseDenyList) and pending.contains(jti)
+    denied = selected.is_denied(jti) or (
+        not isinstance(selected, DatabaseDenyList) and pending.contains(jti))
+    if denied:
+        metrics.denylist_hit()
+    return denied
 
 
 def flush_pending() -> int:

@@ -13,8 +13,6 @@ Any Redis error becomes ``DenyListUnavailable``, never "not denied".
 from __future__ import annotations
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from .. import clock
 from .interface import DenyListUnavailable
@@ -24,26 +22,9 @@ class RedisDenyList:
     name = "redis"
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
+        """``client`` is on the deny-list's pool (``redis_connection``)."""
         self._client = client
         self.prefix = prefix
-
-    @classmethod
-    def from_url(cls, url: str, *, prefix: str, timeout: float) -> RedisDenyList:
-        """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``).
-
-        Nothing connects yet (connections are made on first use, in each worker
-        process). A short timeout and a single immediate retry keep a dead Redis
-        from holding every request for seconds: the retry only covers a pooled
-        connection that Redis closed in the meantime.
-        """
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-            health_check_interval=30,
-        )
-        return cls(client, prefix)
 
     def key(self, jti: str) -> str:
         return self.prefix + jti
@@ -69,4 +50,5 @@ class RedisDenyList:
         return 0
 
     def close(self) -> None:
-        self._client.close()
+        """Close the deny-list's connections (its pool opens new ones when next used)."""
+        self._client.connection_pool.disconnect()

@@ -28,8 +28,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from .. import client_address, logs, request_ids
-from ..http_guards import MALFORMED_BODY, REPLAY_CURRENT, REPLAY_SECONDS
+from .. import client_address, logs, metrics, request_ids
+from ..http_guards import MALFORMED_BODY, REPLAY_CURRENT, REPLAY_RULE, REPLAY_SECONDS
 from ..jobs import start_scheduler
 from .environ import FailedBody, environ_client, environ_for
 from .shutdown import JOBS_STOP_SECONDS, stop_jobs
@@ -53,6 +53,7 @@ class Replay:
     body: bytes
     until: float  # time.monotonic()
     current: Callable[[], bool]  # False once what the answer was built from has changed
+    rule: str  # the URL rule the app matched, for the metrics of the replays
 
 
 class Front:
@@ -66,8 +67,8 @@ class Front:
         self.replays: dict[str, Replay] = {}
         self.watchdog = Watchdog(REQUEST_TIMEOUT_SECONDS)
         self.trusted_proxies = client_address.parse_networks(
-            app.config["PROVIDER_TRUSTED_PROXIES"])
-        self.forwarded_header = app.config["PROVIDER_FORWARDED_HEADER"]
+            app.config.get("PROVIDER_TRUSTED_PROXIES", ()))
+        self.forwarded_header = app.config.get("PROVIDER_FORWARDED_HEADER", "x-forwarded-for")
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """granian calls this in each worker before it serves: the worker's own job
@@ -101,9 +102,13 @@ class Front:
         """Answer the request; its status and the client's address, for the access log."""
         replay = self._replay_for(scope)
         if replay is not None:
+            started = time.perf_counter()
             protocol.response_bytes(replay.status,
                                     [*replay.headers, (request_ids.HEADER, request_id)],
                                     replay.body)
+            # the app counts what it answers; the front counts what it answers for it
+            metrics.observe_request(replay.rule, scope.method, replay.status,
+                                    time.perf_counter() - started)
             return replay.status, self._client(scope)
         body = await self.read_body(scope, protocol)
         environ = environ_for(scope, body)
@@ -115,7 +120,7 @@ class Front:
                     if name.lower() != request_ids.HEADER.lower()]
             self.replays[scope.path] = Replay(
                 status, kept, content, time.monotonic() + float(environ[REPLAY_SECONDS]),
-                environ.get(REPLAY_CURRENT) or _always)
+                environ.get(REPLAY_CURRENT) or _always, environ.get(REPLAY_RULE, "unmatched"))
         # the app's middleware has put the client's address behind trusted proxies there
         return status, environ.get("REMOTE_ADDR", "")
 

@@ -12,7 +12,7 @@ from flask import (
     url_for,
 )
 
-from .. import audit, background, clock
+from .. import audit, background, clock, metrics
 from ..accounts import throttle
 from ..accounts.consents import remember_consent
 from ..accounts.csrf import require_csrf
@@ -80,7 +80,7 @@ def _verify_login_form() -> throttle.LoginAttempt | None:
         return None
     if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
         return None  # no account has such a name or password: nothing is guessed
-    # the peer address only: X-Forwarded-For is not believed (see README, throttling)
+    # the client address behind trusted proxies only (client_address.py)
     return throttle.try_password(username, password, request.remote_addr)
 
 
@@ -102,6 +102,7 @@ def _login(attempt: throttle.LoginAttempt | None):
     user = complete_login(verified) if verified is not None else None
     if user is None:
         audit.record("login_failed", username=username)
+        metrics.login_failed()
         return _login_page(interaction, username=username, error=LOGIN_FAILED)
     login = _sign_in(user)
     audit.record("login_succeeded", user_id=user.id, sid=login.sid)
@@ -137,6 +138,7 @@ def _login_page(interaction: Interaction | None, username: str, error: str | Non
 def _throttled_page(interaction: Interaction | None, username: str, retry_after: int) -> Response:
     """The login form again, saying how long to wait; the same for every username."""
     audit.record("login_throttled", username=username, retry_after=retry_after)
+    metrics.login_throttled()
     minutes = -(-retry_after // 60)
     wait = (f"{retry_after} second{'s' if retry_after != 1 else ''}" if retry_after < 60
             else f"{minutes} minute{'s' if minutes != 1 else ''}")

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, redirect, request
 
 from ..database import atomic_view
 from ..endpoint_policy import PAGES, EndpointPolicy
+from ..rate_limits import AUTHORIZE_PER_ADDRESS, limited
 from . import authorization_flow
 
 bp = Blueprint("authorize", __name__)
@@ -15,6 +16,7 @@ POLICY = EndpointPolicy(errors=PAGES)
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@limited(AUTHORIZE_PER_ADDRESS)  # anonymous requests only; before the write lock
 @atomic_view()
 def authorize():
     if request.method == "POST" and not _has_session_cookie():

@@ -4,9 +4,9 @@ for load balancers and orchestrators. Neither is in discovery."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
-from .. import readiness
+from .. import readiness, redis_connection
 from ..endpoint_policy import JSON, EndpointPolicy
 
 bp = Blueprint("health", __name__)
@@ -20,7 +20,8 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    checks = readiness.check()
+    redis = redis_connection.client(current_app.config, "readiness")
+    checks = readiness.check(redis.ping if redis is not None else None)
     ready = readiness.is_ready(checks)
     return _answer({"status": "ready" if ready else "unavailable", "checks": checks},
                    200 if ready else 503)

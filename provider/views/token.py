@@ -11,6 +11,7 @@ from ..errors import json_error
 from ..oauth.descriptions import repeated_parameter
 from ..oauth.grants import BY_TYPE, token_request_parameters
 from ..oauth.server import authorization_server
+from ..rate_limits import TOKEN_PER_ADDRESS, TOKEN_PER_CLIENT, limited
 
 bp = Blueprint("token", __name__)
 POLICY = EndpointPolicy(errors=JSON)
@@ -50,6 +51,7 @@ def grant_writes() -> bool:
 
 
 @bp.route("/token", methods=["POST"])
+@limited(TOKEN_PER_CLIENT, TOKEN_PER_ADDRESS)
 @atomic_view(commit_when=lambda response: response.status_code == 200, writes_when=grant_writes)
 def token():
     problem = request_shape_problem()

@@ -43,6 +43,9 @@ def token_requests(provider: LiveProvider, service: dict, count: int) -> None:
         assert set(pool.map(one, range(count))) == {200}
 
 
+JWKS_REQUESTS = 12
+
+
 def scraped(provider: LiveProvider, name: str, labels: dict[str, str]) -> float:
     response = requests.get(provider.issuer + "/metrics", timeout=10,
                             headers={"Authorization": f"Bearer {TOKEN}"})
@@ -97,6 +100,13 @@ def test_the_counts_are_the_sum_of_both_workers(tmp_path):
         requests_ok = ("provider_http_requests_total",
                        {"rule": "/token", "method": "POST", "status": "200"})
         assert scraped(provider, *requests_ok) == sent
+        # the JWKS answered by the app, then from memory by the front: all counted
+        jwks = ("provider_http_requests_total",
+                {"rule": "/.well-known/jwks.json", "method": "GET", "status": "200"})
+        before = scraped(provider, *jwks)
+        for _ in range(JWKS_REQUESTS):
+            assert requests.get(provider.issuer + "/.well-known/jwks.json", timeout=10).ok
+        assert scraped(provider, *jwks) == before + JWKS_REQUESTS
 
         victim = max(issued_by_process(directory, tmp_path / "c"))
         replaced(provider, victim, directory)

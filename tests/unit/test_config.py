@@ -488,3 +488,23 @@ def test_postgresql_gets_a_sized_pre_pinged_pool_with_deadlines_and_sqlite_none(
     assert options["hide_parameters"] is True
     assert engine_options({**config, "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}) == {
         "hide_parameters": True}
+
+
+@pytest.mark.parametrize("everyone", ["0.0.0.0/0", "::/0"])
+def test_trusting_every_address_as_a_proxy_is_an_error_under_https(folder, everyone):
+    config = settings(folder, PROVIDER_ISSUER="https://id.example.com", **PRODUCTION,
+                      PROVIDER_TRUSTED_PROXIES=["10.0.0.0/8", everyone])
+    assert set(errors_of(unsafe_settings(config))) == {"PROVIDER_TRUSTED_PROXIES"}
+    narrow = settings(folder, PROVIDER_ISSUER="https://id.example.com", **PRODUCTION,
+                      PROVIDER_TRUSTED_PROXIES=["10.0.0.0/8", "fd00::/8"])
+    assert "PROVIDER_TRUSTED_PROXIES" not in {f.setting for f in unsafe_settings(narrow)}
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("PROVIDER_TRUSTED_PROXIES", ["10.0.0.0/8", "10.0.0.300"], "'10.0.0.300'"),
+    ("PROVIDER_FORWARDED_HEADER", "x-real-ip", "x-forwarded-for, forwarded"),
+    ("PROVIDER_LOG_FORMAT", "xml", "json, text"),
+])
+def test_proxy_and_log_settings_are_checked(folder, name, value, message):
+    with pytest.raises(ConfigurationError, match=message):
+        settings(folder, **{name: value})

@@ -20,7 +20,7 @@ EXTENSION_KEY = "provider_login_counters"
 
 def init_app(app: Flask) -> LoginCounters:
     """Select the store from ``app.config`` (at start, so a bad URL stops the app)."""
-    client = redis_connection.client(app.config)
+    client = redis_connection.client(app.config, "login_counters")
     selected: LoginCounters = DatabaseLoginCounters() if client is None else RedisLoginCounters(
         client, app.config["PROVIDER_LOGIN_THROTTLE_KEY_PREFIX"])
     app.extensions[EXTENSION_KEY] = selected
