@@ -87,6 +87,20 @@ def _is_trusted(address: IPAddress, trusted: tuple[IPNetwork, ...]) -> bool:
                for network in trusted)
 
 
+def client_network(address: str | None) -> str:
+    """What one client is, for counting: its IPv4 address, or its IPv6 /64 (one
+    subscriber or host usually holds a whole /64 and could rotate through it)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class TrustedProxies:
     """WSGI middleware: ``REMOTE_ADDR`` becomes the client's address (``resolve``)."""
 

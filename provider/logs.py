@@ -45,19 +45,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
+# control characters as escapes: a path or a username holding a newline must not
+# start a forged line of its own in a text log
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
+
+
 class TextFormatter(logging.Formatter):
     """The same line as text: time, level, logger, request id, message, fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None) or request_ids.current() or "-"
         fields = getattr(record, "fields", None)
-        extra = "".join(f" {key}={value}" for key, value in fields.items()) if isinstance(
-            fields, dict) else ""
+        extra = "".join(f" {key}={_printable(value)}" for key, value in fields.items()
+                        ) if isinstance(fields, dict) else ""
         text = (f"{_timestamp(record.created)} {record.levelname} {record.name} "
-                f"[{request_id}] {record.getMessage()}{extra}")
+                f"[{request_id}] {_printable(record.getMessage())}{extra}")
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+def _printable(value: object) -> str:
+    return str(value).translate(_ESCAPES)
 
 
 def _timestamp(created: float) -> str:

@@ -31,14 +31,16 @@ def connection_pool(url: str, timeout: float, user: str) -> redis.ConnectionPool
     ``unix://``).
 
     A short timeout and a single immediate retry keep a dead Redis from holding
-    every request for seconds: the retry only covers a pooled connection that
-    Redis closed in the meantime. Raises ValueError for an unusable URL.
+    every request for seconds. The retry covers a pooled connection that Redis
+    closed in the meantime (a connection error), never a timeout: a command that
+    timed out may have run, and running a counter's claim twice would count one
+    failed sign-in as two. Raises ValueError for an unusable URL.
     """
     return redis.ConnectionPool.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         health_check_interval=HEALTH_CHECK_SECONDS,
     )
 

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 from dataclasses import dataclass
 
 from flask import current_app
 
 from .. import clock
+from ..client_address import client_network
 from ..extensions import db
 from .login_counters import Schedule, backoff_seconds, store
 from .passwords import VerifiedPassword, verify_password
@@ -70,20 +70,6 @@ class LoginAttempt:
 
 
 # --- keys ------------------------------------------------------------------------------
-
-
-def client_network(address: str | None) -> str:
-    """What one client is, for counting: its IPv4 address, or its IPv6 /64 (one
-    subscriber or host usually holds a whole /64 and could rotate through it)."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return address or ""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def _mac(*parts: str) -> str:

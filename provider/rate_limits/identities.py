@@ -9,6 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Response, g, request
 
 from ..accounts.sessions import current_login
+from ..client_address import client_network
 from ..oauth.client_auth.client_secret_basic import parse_basic_header
 from ..oauth.client_auth.method import MAX_CREDENTIAL_LENGTH
 
@@ -16,9 +17,11 @@ AUTHENTICATED = "provider_rate_limit_authenticated_client"
 
 
 def client_address() -> str | None:
-    """``REMOTE_ADDR``: the peer, or the address a trusted proxy named (the server
-    rewrites it before the app sees the request). Loopback counts like any other."""
-    return request.remote_addr or None
+    """The client's network (``client_address.client_network``: its IPv4 address or its
+    IPv6 /64, which one subscriber holds and could rotate through) of ``REMOTE_ADDR``:
+    the peer, or the address a trusted proxy named (rewritten before the app sees the
+    request). Loopback counts like any other."""
+    return client_network(request.remote_addr) or None
 
 
 def anonymous_browser_address() -> str | None:
@@ -48,8 +51,11 @@ def presented_client_id() -> str | None:
 
 def remember_authenticated_client(sender: Any, client: Any = None, **_: Any) -> None:
     """Receives Authlib's ``client_authenticated`` signal: the client this request proved
-    to be (``authenticated_as_presented`` reads it when the answer is out)."""
-    if client is not None:
+    to be (``authenticated_as_presented`` reads it when the answer is out). A public
+    client proves nothing by naming itself, so it is never counted: anyone could spend
+    a single-page app's budget and lock out all its users (the per-address limit still
+    applies to those requests)."""
+    if client is not None and not client.is_public:
         g.setdefault(AUTHENTICATED, client.client_id)
 
 

@@ -114,6 +114,8 @@ class Front:
         environ = environ_for(scope, body)
         environ[request_ids.ENVIRON_KEY] = request_id
         status, headers, content = self._call_app(environ)
+        if headers is SERVER_ERROR[1]:  # the front's own answer: the app never stamped it
+            headers = [*headers, (request_ids.HEADER, request_id)]
         protocol.response_bytes(status, headers, content)
         if _replayable(environ, scope, status, headers):
             kept = [(name, value) for name, value in headers

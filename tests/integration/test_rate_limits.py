@@ -127,6 +127,29 @@ def test_requests_that_do_not_authenticate_spend_nothing(client, service, other_
     assert_too_many(client_credentials(client, service))
 
 
+@pytest.mark.config(PROVIDER_RATE_LIMIT_TOKEN_PER_CLIENT="3 per hour")
+def test_a_public_client_is_never_counted_per_client(client, make_client):
+    """Naming a public client proves nothing: a per-client budget for it would let
+    anyone lock every user of a single-page app out by sending junk with its id."""
+    spa = make_client(name="SPA", public=True)
+    for _ in range(6):
+        junk = client.post("/token", data={"grant_type": "authorization_code",
+                                           "client_id": spa["client_id"], "code": "junk",
+                                           "redirect_uri": "https://rp.example/cb",
+                                           "code_verifier": "v" * 43})
+        assert junk.status_code == 400 and junk.get_json()["error"] == "invalid_grant"
+
+
+@pytest.mark.config(PROVIDER_RATE_LIMIT_TOKEN_PER_ADDRESS="3 per hour")
+def test_ipv6_addresses_of_one_slash_64_share_a_budget(client, service):
+    """One subscriber holds a whole /64 and could rotate through it."""
+    for n in range(3):
+        answer = client_credentials(client, service, address=f"2001:db8:1:2::{n + 1:x}")
+        assert answer.status_code == 200
+    assert_too_many(client_credentials(client, service, address="2001:db8:1:2:ffff::9"))
+    assert client_credentials(client, service, address="2001:db8:1:3::1").status_code == 200
+
+
 @pytest.mark.config(PROVIDER_RATE_LIMIT_TOKEN_PER_ADDRESS="3 per hour")
 def test_an_address_over_its_limit_is_refused_whatever_it_presents(client, service,
                                                                    other_service):

@@ -168,9 +168,11 @@ def test_an_answer_that_sets_a_cookie_is_never_replayed(app):
 def test_a_failure_below_the_apps_error_handlers_is_a_json_500(app):
     app.config["PROPAGATE_EXCEPTIONS"] = True  # Flask itself lets the exception out
     front = Front(app, run_jobs=False)
-    status, headers, body = serve(front, Scope(path="/broken"))
+    status, headers, body = serve(front, Scope(path="/broken", headers=Headers([
+        ("host", "h"), ("x-request-id", "the-failed-one")])))
     assert status == 500
     assert ("Content-Type", "application/json") in headers
+    assert ("X-Request-ID", "the-failed-one") in headers  # the id its log line carries
     assert b'"server_error"' in body
 
 

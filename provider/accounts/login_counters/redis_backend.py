@@ -59,6 +59,18 @@ return 0
 """
 
 
+# KEYS: the account counter, the account's set of counters. One script, so a claim
+# cannot add a counter between reading the set and dropping it (leaving one unlisted).
+UNLOCK = """
+local removed = redis.call('DEL', KEYS[1])
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if key ~= KEYS[1] then removed = removed + redis.call('DEL', key) end
+end
+redis.call('DEL', KEYS[2])
+return removed
+"""
+
+
 class RedisLoginCounters:
     name = "redis"
 
@@ -67,6 +79,7 @@ class RedisLoginCounters:
         self.prefix = prefix
         self._claim = client.register_script(CLAIM)
         self._forget_success = client.register_script(FORGET_SUCCESS)
+        self._unlock = client.register_script(UNLOCK)
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -95,13 +108,9 @@ class RedisLoginCounters:
 
     def unlock(self, account: str) -> int:
         try:
-            index = self._index(account)
-            keys = [*self._client.smembers(index), self._key(account)]
-            removed = int(self._client.delete(*keys))
-            self._client.delete(index)
+            return int(self._unlock(keys=[self._key(account), self._index(account)]))
         except redis.RedisError as exc:
             raise CountersUnavailable(f"Redis sign-in counters failed: {exc}") from exc
-        return removed
 
     def purge_stale(self, schedule: Schedule, now: int) -> int:
         """Nothing to do: each counter expires by itself."""
