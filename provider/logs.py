@@ -22,6 +22,8 @@ from . import request_ids
 ACCESS_LOGGER = "provider.access"
 FORMATS = ("json", "text")
 access_log = logging.getLogger(ACCESS_LOGGER)
+# made once: json.dumps with options builds a new encoder on every call
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,7 +44,7 @@ class JsonFormatter(logging.Formatter):
             line.update({key: value for key, value in fields.items() if key not in line})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return _encode(line)
 
 
 # control characters as escapes: a path or a username holding a newline must not
@@ -70,8 +72,18 @@ def _printable(value: object) -> str:
 
 
 def _timestamp(created: float) -> str:
-    moment = datetime.datetime.fromtimestamp(created, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """ISO 8601 in UTC with milliseconds; the part down to the second is made once a
+    second (a busy process logs thousands of lines in it)."""
+    global _second
+    second = int(created)
+    cached = _second  # one read: another thread may replace it meanwhile
+    if cached[0] != second:
+        moment = datetime.datetime.fromtimestamp(second, datetime.UTC)
+        cached = _second = (second, moment.strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{int((created - second) * 1000):03d}Z"
+
+
+_second: tuple[int, str] = (-1, "")  # the second last formatted, and its text
 
 
 def dictconfig(log_format: str, level: str = "INFO") -> dict[str, Any]:
@@ -100,7 +112,15 @@ def dictconfig(log_format: str, level: str = "INFO") -> dict[str, Any]:
 
 
 def access(method: str, path: str, status: int, seconds: float, client: str | None) -> None:
-    """The access-log line of one request (the query string is never logged)."""
-    access_log.info("%s %s %d", method, path, status, extra={"fields": {
-        "method": method, "path": path, "status": status,
-        "duration_ms": round(seconds * 1000, 3), "client": client}})
+    """The access-log line of one request (the query string is never logged).
+
+    Made and handed to the handlers directly: ``Logger.info`` would also walk the
+    stack for the caller's file and line, which an access line has no use for, and
+    this runs for every request, answers from memory included."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    record = access_log.makeRecord(ACCESS_LOGGER, logging.INFO, __file__, 0,
+                                   "%s %s %d", (method, path, status), None)
+    record.fields = {"method": method, "path": path, "status": status,
+                     "duration_ms": round(seconds * 1000, 3), "client": client}
+    access_log.handle(record)

@@ -64,11 +64,19 @@ def _request_finished(sender: Flask, response: Any, **extra: Any) -> None:
     observe_request(rule, request.method, response.status_code, seconds)
 
 
+POOL_SAMPLE_SECONDS = 1.0  # the pool gauge is a sample: once a second per app is plenty
+_POOL_SAMPLED = "provider_metrics_pool_sampled"  # app.extensions: when it last was
+
+
 def _context_ended(sender: Flask, **extra: Any) -> None:
     # Only once this process has counted something: the process that starts the
     # workers must not load prometheus_client before their directory is set.
     if _DEFINITIONS not in sys.modules:
         return
+    now = time.monotonic()
+    if now < sender.extensions.get(_POOL_SAMPLED, float("-inf")) + POOL_SAMPLE_SECONDS:
+        return
+    sender.extensions[_POOL_SAMPLED] = now
     pool = db.engine.pool
     checked_out, idle = getattr(pool, "checkedout", None), getattr(pool, "checkedin", None)
     if checked_out is None or idle is None:  # a pool that keeps no connections
@@ -86,10 +94,23 @@ def observe_request(rule: str, method: str, status: int, seconds: float) -> None
     count what it answers from memory. ``rule`` is the URL rule that matched (such
     as ``/token`` or ``/.well-known/<path:document>``) or ``"unmatched"``, never the
     request's path."""
+    series = _request_series.get((rule, method, status))
+    if series is None:
+        series = _request_series[(rule, method, status)] = _series_of(rule, method, status)
+    series[0].inc()
+    series[1].observe(max(seconds, 0.0))
+
+
+# the children of one (rule, method, status), looked up once: ``labels()`` costs more
+# than the increment itself, on every request (the keys come from fixed sets)
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series_of(rule: str, method: str, status: int) -> tuple[Any, Any]:
     defined = _defined()
     method = labels.method(method)
-    defined.HTTP_REQUESTS.labels(rule, method, labels.status(status)).inc()
-    defined.HTTP_REQUEST_DURATION.labels(rule, method).observe(max(seconds, 0.0))
+    return (defined.HTTP_REQUESTS.labels(rule, method, labels.status(status)),
+            defined.HTTP_REQUEST_DURATION.labels(rule, method))
 
 
 def token_issued(grant_type: str) -> None:
