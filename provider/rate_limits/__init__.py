@@ -97,6 +97,10 @@ def init_app(app: Flask) -> AppLimits:
     outage = Outage(app.logger, app.config, reachable=lambda: limiter.storage.check())
     limiter.logger = LimiterLog(limiter.logger, outage)  # type: ignore[assignment]
     limiter.init_app(app)
+    # Flask-Limiter also checks every request in a before_request hook, for app-wide and
+    # blueprint limits, of which the provider has none: each limited view checks its own
+    # (its decorator), so the hook only costs time on every request, unlimited or not.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     client_authenticated.connect(identities.remember_authenticated_client)
     guards = {named: _guard(limiter, outage, named, text) for named in NAMED_LIMITS
               if (text := rate_limit_text(app.config[named.setting])) is not None}
